@@ -1,0 +1,3 @@
+"""Procedural data: see lessons.data."""
+
+__all__: list[str] = []
