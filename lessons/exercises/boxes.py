@@ -24,7 +24,12 @@ def box_iou_cases(seed: int = 0) -> list[Case]:
     """Edge cases first (the simplest failure is reported first), then seeded random sets."""
     g = torch.Generator().manual_seed(seed)
     return [
-        Case("identical boxes (IoU 1)", (_t([[0, 0, 2, 2]]), _t([[0, 0, 2, 2]]))),
+        Case(
+            "identical boxes (IoU 1)",
+            (_t([[0, 0, 2, 2]]), _t([[0, 0, 2, 2]])),
+            hint="For identical boxes the intersection is the whole box, so the union must be "
+            "area1 + area2 - intersection = one box's area.",
+        ),
         Case(
             "two 2x2 squares offset by (1, 1): IoU = 1 / 7",
             (_t([[0, 0, 2, 2]]), _t([[1, 1, 3, 3]])),
