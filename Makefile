@@ -40,8 +40,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
 lab: $(STAMP)
-	cd notebooks && ../$(PY) -m jupyter lab $(LAB_ARGS)
+	cd notebooks && ../$(PY) -m jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope \
