@@ -14,12 +14,13 @@ PYTEST_ARGS ?=
 # One intra-op thread per worker (workers share the cores), headless figures, static widgets.
 TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 LESSONS_WIDGETS=static PYTHONHASHSEED=0
 
-.PHONY: help setup lab test unit student check-notebooks bench clean
+.PHONY: help setup lab test unit student grade check-notebooks bench clean
 
 help:
 	@echo "make lab      set up .venv if needed and open the course in JupyterLab"
 	@echo "make test     set up .venv if needed, then run the unit tests and execute every notebook"
 	@echo "make student  regenerate notebooks/ (student versions) from solutions/ (masters)"
+	@echo "make grade NB=returned.ipynb   run returned notebooks and tabulate their checks"
 	@echo "make bench    run the speed comparisons in benchmarks/"
 	@echo "make clean    remove .venv and caches"
 
@@ -56,6 +57,10 @@ unit: $(STAMP)
 
 student: $(STAMP)
 	$(PY) tools/nbtools.py student
+
+grade: $(STAMP)
+	@test -n "$(NB)" || { echo 'usage: make grade NB="returned1.ipynb returned2.ipynb"'; exit 1; }
+	$(TEST_ENV) $(PY) tools/nbtools.py grade $(NB)
 
 check-notebooks: $(STAMP)
 	$(PY) tools/nbtools.py check

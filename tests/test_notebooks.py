@@ -162,3 +162,17 @@ def test_each_rule_fires_and_the_generator_refuses(case):
 def test_bad_file_name_and_student_with_markers_are_problems():
     assert any("file name" in p for p in nbtools.problems(tiny(), "demo.ipynb"))
     assert any("student notebook" in p for p in nbtools.problems(tiny(), "07_demo.ipynb", master=False))
+
+
+@pytest.mark.kernel
+def test_grade_reads_each_checks_verdict(tmp_path):
+    student = nbtools.read(ROOT / "notebooks" / "00_start_here.ipynb")
+    (tmp_path / "untouched.ipynb").write_text(nbtools.dumps(student))
+    wrong = copy.deepcopy(student)
+    cell = next(c for c in wrong.cells if "exercise" in nbtools.tags(c))
+    cell.source = cell.source.split("    raise NotImplementedError")[0] + "    return torch.zeros(len(boxes1), len(boxes2))"
+    (tmp_path / "wrong.ipynb").write_text(nbtools.dumps(wrong))
+    assert nbtools.grade(tmp_path / "untouched.ipynb") == [("0.1 box_iou", "not attempted", "")]
+    [(exercise, verdict, detail)] = nbtools.grade(tmp_path / "wrong.ipynb")
+    assert (exercise, verdict) == ("0.1 box_iou", "failed")
+    assert "case 1 of 11: identical boxes (IoU 1)" in detail

@@ -2,6 +2,7 @@
 
     python tools/nbtools.py student   # normalize solutions/ in place, regenerate notebooks/
     python tools/nbtools.py check     # report problems and drift; exit 1 if there are any
+    python tools/nbtools.py grade returned.ipynb [more.ipynb ...]   # run and tabulate the checks
 
 The masters in ``solutions/`` are the single source of truth. They use nbgrader's markers:
 
@@ -318,10 +319,59 @@ def cmd_check() -> int:
     return 1 if found else 0
 
 
+def grade(path: Path, timeout: int = 600) -> list[tuple[str, str, str]]:
+    """Execute a returned notebook (errors allowed) and read each check cell's verdict.
+
+    Returns ``(exercise, verdict, detail)`` rows; verdict is ``passed``, ``not attempted``,
+    ``failed`` (the check raised ``ExerciseFailure``) or ``error`` (anything else went wrong).
+    """
+    from nbclient import NotebookClient
+
+    nb = read(path)
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    rows = []
+    for index, cell in enumerate(nb.cells):
+        if "check" not in tags(cell):
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        label = re.search(r"Exercise (\d+\.\d+) \((\w+)\)", text + "".join(e.evalue for e in errors))
+        exercise = f"{label.group(1)} {label.group(2)}" if label else f"cell {index}"
+        if errors:
+            verdict = "failed" if errors[0].ename == "ExerciseFailure" else "error"
+            detail = errors[0].evalue.split("\n")[0] if verdict == "failed" else f"{errors[0].ename}: {errors[0].evalue}"
+        elif "✅" in text:
+            verdict, detail = "passed", text.strip().split("\n")[-1]
+        elif "not attempted" in text:
+            verdict, detail = "not attempted", ""
+        else:
+            verdict, detail = "error", "the check cell did not run to a verdict"
+        rows.append((exercise, verdict, detail))
+    return rows
+
+
+def cmd_grade(paths: list[str]) -> int:
+    for name in paths:
+        rows = grade(Path(name).resolve())
+        passed = sum(verdict == "passed" for _, verdict, _ in rows)
+        print(f"{name}: {passed}/{len(rows)} exercises passed")
+        for exercise, verdict, detail in rows:
+            print(f"  {exercise:<28} {verdict:<14} {detail[:100]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["student", "check"])
+    parser.add_argument("command", choices=["student", "check", "grade"])
+    parser.add_argument("paths", nargs="*", help="returned notebooks (grade only)")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        if not args.paths:
+            parser.error("grade: give the returned notebook(s) to grade")
+        return cmd_grade(args.paths)
     return cmd_student() if args.command == "student" else cmd_check()
 
 
