@@ -20,7 +20,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchvision.ops import roi_align
 
 from lessons._checks import check_int_pair, check_non_negative, check_positive, describe
 from lessons.data.shapes import SHAPE_KINDS, mask_to_box, shape_mask
@@ -276,11 +275,11 @@ def simulate_head_outputs(
     ``noise_sigma`` pixels across, unit standard deviation). Each ground-truth instance is missed with
     probability ``miss_rate``; otherwise it gets a detection with its true class, a box jittered
     by ``box_jitter`` of its size, a score in [0.6, 1) and mask logits
-    ``mask_gain * (2 p - 1) + noise * white noise``, where ``p`` is its visible mask RoI-aligned
-    (``aligned=True``) from the pixel block that :func:`lessons.panoptic.paste_mask_logits` pastes
-    the box into, so pasting puts each logit back where it came from. About ``spurious_rate * N`` spurious detections (each instance spawns
-    ``int(rate)``, plus one with probability ``frac(rate)``) add a random shape of a random thing
-    class at a random place, with a score in [0.5, 0.9).
+    ``mask_gain * (2 p - 1) + noise * white noise``, where ``p`` is its visible mask resized
+    (bilinear) from the pixel block that :func:`lessons.panoptic.paste_mask_logits` pastes the box
+    into, so pasting puts each logit back where it came from. About ``spurious_rate * N`` spurious
+    detections (each instance spawns ``int(rate)``, plus one with probability ``frac(rate)``) add a
+    random shape of a random thing class at a random place, with a score in [0.5, 0.9).
 
     Args:
         scene (PanopticScene): the ground truth.
@@ -333,8 +332,7 @@ def simulate_head_outputs(
         bw, bh = x2 - x1, y2 - y1
         jitter = torch.randn(4, generator=g) * box_jitter * torch.tensor([bw, bh, bw, bh])
         box = (scene.boxes[i] + jitter).clamp(min=0)
-        box[0::2] = box[0::2].clamp(max=width)
-        box[1::2] = box[1::2].clamp(max=height)
+        box = box.minimum(torch.tensor([width - 1.0, height - 1.0, width, height]))  # inside the image
         box[2] = torch.maximum(box[2], box[0] + 1)
         box[3] = torch.maximum(box[3], box[1] + 1)
         boxes.append(box)
@@ -361,12 +359,14 @@ def simulate_head_outputs(
     k = len(boxes)
     if k:
         box_t = torch.stack(boxes).float()  # (K, 4)
-        # sample the pixel block that UPSNet's pasting writes to (the box, minus 1 at the far edge,
-        # truncated), so that pasting the logits back puts every pixel where it came from
-        region = box_t - torch.tensor([0.0, 0.0, 1.0, 1.0])
-        region = torch.cat([region[:, :2].trunc(), region[:, 2:].trunc().maximum(region[:, :2].trunc()) + 1], dim=1)
-        rois = torch.cat([torch.arange(k, dtype=torch.float32)[:, None], region], dim=1)  # (K, 5)
-        p = roi_align(torch.stack(targets).float()[:, None], rois, (mask_size, mask_size), 1.0, 2, True)[:, 0]
+        # resample the pixel block that UPSNet's pasting writes to (the box with 1 off the far
+        # edge, truncated), so pasting the logits back puts every pixel where it came from
+        p = torch.empty(k, mask_size, mask_size)
+        for j, (box, target) in enumerate(zip(box_t.tolist(), targets)):
+            a, b = int(box[0]), int(box[1])
+            c, d = max(int(box[2] - 1), a), max(int(box[3] - 1), b)
+            block = target[b : d + 1, a : c + 1].float()[None, None]  # (1, 1, h, w)
+            p[j] = F.interpolate(block, size=(mask_size, mask_size), mode="bilinear", align_corners=False)[0, 0]
         mask_logits = mask_gain * (2 * p - 1) + noise * torch.randn(p.shape, generator=g)  # (K, M, M)
     else:
         box_t = torch.zeros(0, 4)
