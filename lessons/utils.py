@@ -169,8 +169,9 @@ def explore(
             row = list(axes[i])
             title = draw(row, **params)
             row[0].set_title(title or title_of(params), fontsize=8, loc="left")
-    for j in range(n, rows * cols):
-        axes[j // cols, j % cols].axis("off")
+    if panels == 1:  # switch off the unused cells of the last row
+        for j in range(n, rows * cols):
+            axes[j // cols, j % cols].axis("off")
     fig.suptitle("Static preview (run in JupyterLab for the interactive widget)", fontsize=9)
     fig.tight_layout()
     if not show:

@@ -69,6 +69,7 @@ def test_static_fallback_with_several_panels_per_example():
 
     fig = explore(draw, controls=dict(k=(1, 3)), examples=[dict(k=1), dict(k=2)], panels=3, mode="static", show=False)
     assert len(fig.axes) == 6
+    assert all(ax.axison and ax.has_data() for ax in fig.axes)  # every drawn panel stays visible
 
 
 def test_interactive_mode_builds_a_widget_with_the_controls():
