@@ -33,12 +33,13 @@ def make_landmark_faces(
     n: int,
     size: int | tuple[int, int] = 32,
     *,
+    scale: tuple[float, float] = (0.18, 0.28),
     noise: float = 0.04,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Draw ``n`` procedural faces and return the images with their five landmarks.
 
-    The face is an ellipse of half-width ``a`` (0.18 to 0.28 of the image side) and half-height
+    The face is an ellipse of half-width ``a`` (``scale``: 0.18 to 0.28 of the image side) and half-height
     ``1.15a`` to ``1.3a``, tilted by up to ±0.45 rad, placed anywhere it fits. In the face's own
     frame (``u`` to the right, ``v`` down, unit = ``a``) the eyes sit at ``(±0.35..0.5, -0.25..-0.4)``,
     the nose tip at ``(±0.05, 0.05..0.2)`` and the mouth at ``v = 0.45..0.65`` with half-width
@@ -48,6 +49,8 @@ def make_landmark_faces(
         n (int): number of images, >= 1.
         size (int or tuple[int, int]): ``(H, W)``, or one int for square images; each side >= 16.
             Default: ``32``.
+        scale (tuple[float, float]): range of the face's half-width as a fraction of the shorter
+            image side; smaller faces move around more. Default: ``(0.18, 0.28)``.
         noise (float): standard deviation of the added pixel noise. Default: ``0.04``.
         generator (torch.Generator or None): the random source; ``None`` uses torch's global one.
             Default: ``None``.
@@ -68,6 +71,13 @@ def make_landmark_faces(
         raise ValueError(f"n: expected at least 1 image, got {n}")
     height, width = check_int_pair("size", size, minimum=16)
     check_non_negative("noise", noise)
+    if not (
+        isinstance(scale, (tuple, list))
+        and len(scale) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale)
+        and 0 < scale[0] <= scale[1] <= 0.3
+    ):
+        raise ValueError(f"scale: expected (low, high) with 0 < low <= high <= 0.3, got {scale!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator: expected a torch.Generator or None, got {describe(generator)}")
 
@@ -75,7 +85,7 @@ def make_landmark_faces(
         return low + (high - low) * torch.rand(n, *shape, generator=generator, dtype=torch.float64)
 
     side = min(height, width)
-    a = uniform(0.18, 0.28) * side  # (N,) half-width of the face
+    a = uniform(float(scale[0]), float(scale[1])) * side  # (N,) half-width of the face
     b = a * uniform(1.15, 1.3)  # (N,) half-height
     angle = uniform(-0.45, 0.45)  # (N,)
     # the face (radius <= b) must fit with a 1-pixel margin
