@@ -48,8 +48,9 @@ def load_sample_image(
             Default: ``"grace_hopper"``.
         crop (tuple[int, int, int, int] | None, keyword-only): ``(top, left, height, width)`` in
             pixels of the original image, applied first. Default: ``None`` (the whole image).
-        size (int | tuple[int, int] | None, keyword-only): resize (area-averaging, antialiased) to
-            ``(H, W)``; one int resizes the *shorter* side to it and keeps the aspect ratio.
+        size (int | tuple[int, int] | None, keyword-only): resize to ``(H, W)`` (area averaging when
+            shrinking, bilinear when enlarging); one int resizes the *shorter* side to it and keeps the
+            aspect ratio.
             Default: ``None`` (keep the size).
 
     Returns:
@@ -105,7 +106,9 @@ def _resize(image: Tensor, size: object) -> Tensor:
         out = (max(1, round(full_h * scale)), max(1, round(full_w * scale)))
     else:
         out = check_int_pair("size", size)
-    return F.interpolate(image[None], size=out, mode="bilinear", antialias=True, align_corners=False)[0]
+    if out[0] <= full_h and out[1] <= full_w:  # shrinking: average the pixels each output covers
+        return F.interpolate(image[None], size=out, mode="area")[0]
+    return F.interpolate(image[None], size=out, mode="bilinear", align_corners=False)[0]
 
 
 def make_texture(
