@@ -143,3 +143,10 @@ def test_box_iou_check_passes_for_library_and_fails_for_classic_slips(capsys):
 def test_box_iou_cases_are_seeded():
     a, b = box_iou_cases(0), box_iou_cases(0)
     assert all(torch.equal(x.args[0], y.args[0]) for x, y in zip(a, b))
+
+
+def test_report_displays_nothing_in_a_notebook(capsys):
+    report = run(lambda x: x + x)
+    capsys.readouterr()
+    assert report._ipython_display_() is None
+    assert capsys.readouterr().out == ""

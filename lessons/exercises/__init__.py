@@ -61,6 +61,9 @@ class CheckReport:
     def passed(self) -> bool:
         return self.status == "passed"
 
+    def _ipython_display_(self) -> None:
+        """Show nothing when a check cell ends with the call: the check printed its verdict."""
+
 
 class ExerciseFailure(AssertionError):
     """Raised by a check when the student's function disagrees with the reference or crashes."""
