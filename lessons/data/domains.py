@@ -1,17 +1,17 @@
 """Two unpaired image domains with a known correspondence, for unpaired translation (notebook 11).
 
 A *scene* is one shape described by its content: kind (disk, square, triangle, diamond), colour
-index (0, 1, 2), centre, radius and angle. The same content is rendered in two styles:
+(red, green or blue), centre, radius and angle. The same content is rendered in two styles:
 
-- domain **X**, "solid": the shape filled in red, green or blue on a black background;
-- domain **Y**, "negative with outline": the photographic negative of X (white background, the
-  shape in cyan, magenta or yellow — the complement of X's colour) with a one-pixel black outline
-  around the shape.
+- domain **X**, "night": the shape on a black background;
+- domain **Y**, "day": the same shape, in the same colour, on a white background.
 
 :func:`make_unpaired_domains` samples the content of the X set and of the Y set *independently*,
 so a model sees no pairs. The course still knows the true translation of every X image,
 ``render_domain(x_params, "y")`` (and of every Y image), so the error of a learned ``G: X -> Y``
-can be measured exactly.
+can be measured exactly. :func:`decode_domain` reads the shape mask and colour back from an image
+(a generated one too), so a translation can be scored on what it kept: the geometry (mask IoU) and
+the colour (colour accuracy, and how many different colours come out).
 
 Images are ``float32`` in ``[-1, 1]`` (the range of a ``tanh`` generator), shape ``(N, 3, H, W)``.
 """
@@ -22,7 +22,6 @@ import math
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lessons._checks import check_choice, check_int_pair, describe
@@ -30,26 +29,22 @@ from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
 __all__ = [
     "DOMAINS",
-    "DOMAIN_PALETTES",
+    "DOMAIN_COLOURS",
     "DOMAIN_BACKGROUNDS",
     "UnpairedDomains",
     "sample_domain_params",
     "render_domain",
     "make_unpaired_domains",
+    "decode_domain",
 ]
 
 #: The two styles :func:`render_domain` draws.
 DOMAINS = ("x", "y")
 
-#: Shape colours per domain, Tensor[3, 3] (colour index, RGB) in [-1, 1]; Y is X's negative.
-DOMAIN_PALETTES: dict[str, Tensor] = {
-    "x": torch.tensor([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]),  # red, green, blue
-    "y": torch.tensor([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]),  # the same colours
-}
+#: Shape colours (both domains), RGB in [-1, 1], indexed by ``params["colour"]``: red, green, blue.
+DOMAIN_COLOURS: tuple[tuple[float, float, float], ...] = ((1.0, -1.0, -1.0), (-1.0, 1.0, -1.0), (-1.0, -1.0, 1.0))
 #: Background colour per domain (RGB in [-1, 1]): black for X, white for Y.
 DOMAIN_BACKGROUNDS: dict[str, tuple[float, float, float]] = {"x": (-1.0, -1.0, -1.0), "y": (1.0, 1.0, 1.0)}
-# the outline drawn around Y shapes
-_OUTLINE = (-1.0, -1.0, -1.0)
 
 
 class UnpairedDomains(NamedTuple):
@@ -83,7 +78,11 @@ def sample_domain_params(
     size: int | tuple[int, int] = 16,
     generator: torch.Generator | None = None,
 ) -> dict[str, Tensor]:
-    """Draw the content of ``n`` scenes: one shape each, fully inside the image.
+    """Draw the content of ``n`` scenes: one shape each, inside the image.
+
+    The centre keeps ``radius + 1`` pixels from every border, so disks, triangles and diamonds lie
+    wholly inside; a square turned by up to 45 degrees reaches ``radius * sqrt(2)`` and may lose the
+    tip of a corner.
 
     Args:
         n (int): number of scenes, ``>= 0``.
@@ -101,7 +100,7 @@ def sample_domain_params(
     side = min(height, width)
     u = torch.rand(n, 4, generator=generator)  # (N, 4): radius, cx, cy, angle
     radius = side * (0.2 + 0.1 * u[:, 0])
-    margin = radius + 1.5  # keep the shape and its outline inside the image
+    margin = radius + 1.0  # the circle of the given radius, plus a pixel, stays inside
     cx = margin + u[:, 1] * (width - 2 * margin)
     cy = margin + u[:, 2] * (height - 2 * margin)
     return {
@@ -116,11 +115,15 @@ def sample_domain_params(
 def _check_params(params: object) -> int:
     keys = ("kind", "colour", "center", "radius", "angle")
     if not isinstance(params, dict) or any(k not in params for k in keys):
-        raise TypeError(f"params: expected a dict with keys {list(keys)} (see sample_domain_params), got {describe(params)}")
+        raise TypeError(
+            f"params: expected a dict with keys {list(keys)} (see sample_domain_params), got {describe(params)}"
+        )
     n = int(params["kind"].shape[0])
     for k in keys:
         if not isinstance(params[k], Tensor) or params[k].shape[0] != n:
-            raise ValueError(f"params[{k!r}]: expected a tensor with {n} rows like params['kind'], got {describe(params[k])}")
+            raise ValueError(
+                f"params[{k!r}]: expected a tensor with {n} rows like params['kind'], got {describe(params[k])}"
+            )
     return n
 
 
@@ -134,8 +137,7 @@ def render_domain(
 
     Args:
         params (dict[str, Tensor]): content of N scenes, from :func:`sample_domain_params`.
-        domain (str): ``"x"`` (solid colour on black) or ``"y"`` (negative colour on white with
-            a black outline).
+        domain (str): ``"x"`` (on black) or ``"y"`` (on white).
         size (int | tuple[int, int]): ``(H, W)``; use the size the params were drawn for.
             Default: ``16``.
 
@@ -158,14 +160,9 @@ def render_domain(
         for k, c, r, a in zip(params["kind"], params["center"], params["radius"], params["angle"])
     ])  # (N, H, W) bool
     m = masks[:, None].float()  # (N, 1, H, W)
-    colour = DOMAIN_PALETTES[domain][params["colour"].long()][:, :, None, None]  # (N, 3, 1, 1)
+    colour = torch.tensor(DOMAIN_COLOURS)[params["colour"].long()][:, :, None, None]  # (N, 3, 1, 1)
     background = torch.tensor(DOMAIN_BACKGROUNDS[domain])[None, :, None, None]  # (1, 3, 1, 1)
-    images = m * colour + (1 - m) * background  # (N, 3, H, W)
-    if domain == "y":
-        # the outline: pixels next to the shape (3x3 dilation) that are not in it
-        ring = (F.max_pool2d(m, 3, stride=1, padding=1) - m).clamp(0, 1)  # (N, 1, H, W)
-        images = ring * torch.tensor(_OUTLINE)[None, :, None, None] + (1 - ring) * images
-    return images
+    return m * colour + (1 - m) * background  # (N, 3, H, W)
 
 
 def make_unpaired_domains(
@@ -200,3 +197,34 @@ def make_unpaired_domains(
     return UnpairedDomains(
         render_domain(x_params, "x", size=size), render_domain(y_params, "y", size=size), x_params, y_params
     )
+
+
+def decode_domain(images: Tensor, domain: str) -> tuple[Tensor, Tensor]:
+    """Read the shape mask and the shape's colour back from images of one domain.
+
+    Each pixel takes the nearest (Euclidean, RGB) of the domain's background and the three shape
+    colours; the mask is the pixels nearest to a shape colour, and the image's colour is the one
+    most of those pixels are nearest to. Works on generated images too, which is how the notebook
+    scores a translation: ``decode_domain(G(x), "y")`` against ``decode_domain(truth, "y")``.
+
+    Args:
+        images (Tensor[N, 3, H, W]): images in ``[-1, 1]``.
+        domain (str): ``"x"`` or ``"y"`` (which background to expect).
+
+    Returns:
+        tuple[Tensor[N, H, W] (bool), Tensor[N] (int64)]: the masks, and the colour index
+        (0 red, 1 green, 2 blue) or ``-1`` when no pixel is nearer a shape colour than the background.
+        For a rendered image this gives back its ``params``' mask and ``colour`` exactly.
+    """
+    if not isinstance(images, Tensor) or not images.is_floating_point():
+        raise TypeError(f"images: expected a floating-point tensor, got {describe(images)}")
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images: expected shape (N, 3, H, W), got {tuple(images.shape)}")
+    check_choice("domain", domain, DOMAINS)
+    references = torch.tensor((DOMAIN_BACKGROUNDS[domain], *DOMAIN_COLOURS), dtype=images.dtype)  # (4, 3)
+    pixels = images.permute(0, 2, 3, 1)[..., None, :]  # (N, H, W, 1, 3)
+    nearest = ((pixels - references) ** 2).sum(dim=-1).argmin(dim=-1)  # (N, H, W) in 0..3
+    mask = nearest > 0
+    counts = torch.stack([(nearest == k + 1).flatten(1).sum(dim=1) for k in range(3)], dim=1)  # (N, 3)
+    colour = torch.where(mask.flatten(1).any(dim=1), counts.argmax(dim=1), torch.full_like(counts[:, 0], -1))
+    return mask, colour
