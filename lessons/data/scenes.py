@@ -31,7 +31,8 @@ __all__ = [
     "clip_flow",
 ]
 
-_MAX_TRIES = 1000
+_PLACEMENT_TRIES = 200  # redraws of a scene's shapes before giving up
+_COLOUR_CANDIDATES = 256  # colours drawn at once, picked in order
 
 
 class InstanceScene(NamedTuple):
@@ -118,7 +119,7 @@ def _background(g: torch.Generator, height: int, width: int) -> Tensor:
 def _colours(g: torch.Generator, count: int, background: Tensor) -> Tensor:
     """``count`` RGB colours far from the mean background colour and from each other."""
     mean_bg = background.mean(dim=(1, 2)).double()
-    candidates = _uniform(g, 0.0, 1.0, (_MAX_TRIES, 3))  # drawn at once, picked in order
+    candidates = _uniform(g, 0.0, 1.0, (_COLOUR_CANDIDATES, 3))
     far_from_bg = ((candidates - mean_bg).norm(dim=1) > 0.45).tolist()
     chosen: list[int] = []
     for i, ok in enumerate(far_from_bg):
@@ -195,7 +196,7 @@ def make_instance_scene(
     background = _background(g, height, width)
     colours = _colours(g, count, background)
     side = min(height, width)
-    for _ in range(_MAX_TRIES):
+    for _ in range(_PLACEMENT_TRIES):
         kinds = torch.randint(len(SHAPE_KINDS), (count,), generator=g)
         radii = _uniform(g, low * side, high * side, (count,))
         cx = _uniform(g, 0, 1, (count,)) * (width - 2 * radii) + radii
@@ -245,15 +246,15 @@ def make_moving_clip(
     seed: int | torch.Generator = 0,
     max_speed: float = 2.0,
     radius: tuple[float, float] = (0.11, 0.2),
-    min_visible: float = 0.3,
+    min_visible: float = 0.5,
     noise: float = 0.04,
 ) -> MovingClip:
     """Shapes that translate at constant velocities over a static background (known flow).
 
     Each shape is drawn like in :func:`make_instance_scene` (no rotation over time); its centre
-    moves from a random start by ``v`` pixels per frame with ``|v_x|, |v_y| <= max_speed``, and
-    stays inside the image. Clips are redrawn until every shape keeps ``min_visible`` of its area
-    visible in every frame.
+    moves from a random start by ``v`` pixels per frame with ``|v_x|, |v_y| <= max_speed``, drawn
+    uniformly among the speeds that keep it inside the image until the last frame. Clips are
+    redrawn until every shape keeps ``min_visible`` of its area visible in every frame.
 
     Args:
         num_frames (int): ``T``. Default: ``10``.
@@ -262,7 +263,7 @@ def make_moving_clip(
         seed (int | torch.Generator): Default: ``0``.
         max_speed (float): largest speed per axis in pixels per frame. Default: ``2.0``.
         radius (tuple[float, float]): as in :func:`make_instance_scene`. Default: ``(0.11, 0.2)``.
-        min_visible (float): Default: ``0.3``.
+        min_visible (float): as in :func:`make_instance_scene`, in every frame. Default: ``0.5``.
         noise (float): as in :func:`make_instance_scene`, drawn anew for every frame.
             Default: ``0.04``.
 
@@ -282,16 +283,16 @@ def make_moving_clip(
     colours = _colours(g, count, background)
     side = min(height, width)
     steps = max(num_frames - 1, 1)
-    for _ in range(_MAX_TRIES):
+    for _ in range(_PLACEMENT_TRIES):
         kinds = torch.randint(len(SHAPE_KINDS), (count,), generator=g)
         radii = _uniform(g, low * side, high * side, (count,))
         angles = _uniform(g, 0, 2 * math.pi, (count,))
         span = torch.stack([width - 2 * radii, height - 2 * radii], dim=1)  # (N, 2) room for centres
-        start = _uniform(g, 0, 1, (count, 2)) * span + radii[:, None]
-        velocity = _uniform(g, -max_speed, max_speed, (count, 2))
-        end = start + steps * velocity
-        if not bool(((end >= radii[:, None]) & (end <= span + radii[:, None])).all()):
-            continue  # a shape would leave the image
+        start = _uniform(g, 0, 1, (count, 2)) * span + radii[:, None]  # (N, 2)
+        # speeds that keep the centre inside [r, size - r] until the last frame
+        low_v = torch.clamp((radii[:, None] - start) / steps, min=-max_speed)
+        high_v = torch.clamp((span + radii[:, None] - start) / steps, max=max_speed)
+        velocity = low_v + (high_v - low_v) * _uniform(g, 0, 1, (count, 2))  # (N, 2)
         t = torch.arange(num_frames, dtype=torch.float64)[:, None, None]
         centers = start[None] + t * velocity[None]  # (T, N, 2)
         full = torch.stack([
