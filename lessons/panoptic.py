@@ -130,6 +130,24 @@ def _check_semantic(semantic_logits: object) -> None:
     check_ndim("semantic_logits", semantic_logits, 3, "(C, H, W), stuff channels first")  # type: ignore[arg-type]
 
 
+def _check_instances(
+    semantic_logits: object, mask_logits: object, boxes: object, labels: object, num_stuff: object
+) -> tuple[int, int, int, int]:
+    """Validate a semantic head's and an instance head's outputs together.
+
+    Returns ``(num_stuff, N, H, W)``.
+    """
+    _check_semantic(semantic_logits)
+    num_classes, height, width = semantic_logits.shape  # type: ignore[union-attr]
+    num_stuff = _check_num_stuff(num_stuff, num_classes)
+    check_floating("mask_logits", mask_logits)
+    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")  # type: ignore[arg-type]
+    n = mask_logits.shape[0]  # type: ignore[union-attr]
+    _check_boxes(boxes, n)
+    _check_labels(labels, n, num_stuff, num_classes)
+    return num_stuff, n, height, width
+
+
 # ---------------------------------------------------------------------------------------------
 # UPSNet's integer box rules
 # ---------------------------------------------------------------------------------------------
@@ -313,14 +331,7 @@ def upsnet_panoptic_logits(
                 [ 0.0000,  5.0000, -0.5000,  0.0000],
                 [ 1.0000,  0.0000,  1.5000,  4.0000]])
     """
-    _check_semantic(semantic_logits)
-    num_classes, height, width = semantic_logits.shape
-    num_stuff = _check_num_stuff(num_stuff, num_classes)
-    check_floating("mask_logits", mask_logits)
-    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")
-    n = mask_logits.shape[0]
-    _check_boxes(boxes, n)
-    _check_labels(labels, n, num_stuff, num_classes)
+    num_stuff, n, height, width = _check_instances(semantic_logits, mask_logits, boxes, labels, num_stuff)
     check_same_device("mask_logits", mask_logits, "semantic_logits", semantic_logits)
     x_mask = paste_mask_logits(mask_logits.to(semantic_logits.dtype), boxes, (height, width))  # (N, H, W)
     y_c = crop_thing_logits(semantic_logits, boxes, labels, num_stuff=num_stuff)  # (N, H, W)
@@ -499,14 +510,7 @@ def upsnet_inference(
     Note:
         UPSNet also runs class-agnostic NMS at 0.5 before this step; pass detections after NMS.
     """
-    _check_semantic(semantic_logits)
-    num_classes, height, width = semantic_logits.shape
-    num_stuff = _check_num_stuff(num_stuff, num_classes)
-    check_floating("mask_logits", mask_logits)
-    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")
-    n = mask_logits.shape[0]
-    _check_boxes(boxes, n)
-    _check_labels(labels, n, num_stuff, num_classes)
+    num_stuff, n, height, width = _check_instances(semantic_logits, mask_logits, boxes, labels, num_stuff)
     check_floating("scores", scores)
     check_shape("scores", scores, (n,))
     candidates = (scores > score_thresh).nonzero().flatten()  # (N',)
