@@ -32,6 +32,19 @@ def _random_map(gen: torch.Generator, height: int, width: int) -> torch.Tensor:
     return torch.randn(height, width, generator=gen, dtype=torch.float64)
 
 
+def _random_boxes(
+    gen: torch.Generator, count: int, *, corner: tuple[float, float], side: tuple[float, float]
+) -> list[tuple[tuple[float, float, float, float], tuple[int, int]]]:
+    """``count`` seeded ``(box, output_size)`` pairs: corners and sides drawn uniformly, 2 decimals."""
+    pairs = []
+    for _ in range(count):
+        x1, y1 = (float(v) for v in torch.empty(2).uniform_(*corner, generator=gen))
+        w, h = (float(v) for v in torch.empty(2).uniform_(*side, generator=gen))
+        out = tuple(int(v) for v in torch.randint(1, 5, (2,), generator=gen))
+        pairs.append(((round(x1, 2), round(y1, 2), round(x1 + w, 2), round(y1 + h, 2)), out))
+    return pairs
+
+
 def _numbers_as_tensors(student: Callable[..., Any]) -> Callable[..., Any]:
     """Accept a Python number where a 0-d tensor is expected (``return 0.0`` is a fine answer)."""
     if not callable(student):
@@ -100,11 +113,7 @@ def check_roi_pool_single(student: Callable[..., Any]) -> CheckReport:
     ]
     gen = torch.Generator().manual_seed(102)
     feature = _random_map(gen, 7, 8)
-    for _ in range(6):
-        x1, y1 = (float(v) for v in torch.empty(2).uniform_(-1.0, 5.0, generator=gen))
-        w, h = (float(v) for v in torch.empty(2).uniform_(0.5, 6.0, generator=gen))
-        out = tuple(int(v) for v in torch.randint(1, 5, (2,), generator=gen))
-        box = (round(x1, 2), round(y1, 2), round(x1 + w, 2), round(y1 + h, 2))
+    for box, out in _random_boxes(gen, 6, corner=(-1.0, 5.0), side=(0.5, 6.0)):
         cases.append(Case(f"random box {box}, output {out}, on a random 7 x 8 map", (feature, box, out)))
     return check_function(
         student, roi_pool_single, cases, exercise="1.2", name="roi_pool_single", atol=1e-12, rtol=0.0,
@@ -136,11 +145,7 @@ def check_roi_align_single(student: Callable[..., Any]) -> CheckReport:
     ]
     gen = torch.Generator().manual_seed(103)
     feature = _random_map(gen, 6, 7)
-    for i in range(6):
-        x1, y1 = (float(v) for v in torch.empty(2).uniform_(-1.5, 5.0, generator=gen))
-        w, h = (float(v) for v in torch.empty(2).uniform_(0.3, 5.0, generator=gen))
-        out = tuple(int(v) for v in torch.randint(1, 5, (2,), generator=gen))
-        box = (round(x1, 2), round(y1, 2), round(x1 + w, 2), round(y1 + h, 2))
+    for i, (box, out) in enumerate(_random_boxes(gen, 6, corner=(-1.5, 5.0), side=(0.3, 5.0))):
         aligned = bool(i % 2)
         cases.append(case(f"random box {box}, output {out}, aligned={aligned}", box, out, aligned, feature=feature))
     return check_function(
