@@ -155,6 +155,28 @@ def _paint(background: Tensor, masks: Tensor, colours: Tensor, noise: float, g: 
     return image.clamp(0, 1)
 
 
+def _scene_setup(
+    size: int | tuple[int, int],
+    num_instances: int | tuple[int, int],
+    radius: tuple[float, float],
+    min_visible: float,
+    noise: float,
+    seed: int | torch.Generator,
+) -> tuple[torch.Generator, int, int, float, float, int, Tensor, Tensor]:
+    """Validate a scene's arguments and draw what every scene starts from, in a fixed order.
+
+    Returns ``(generator, H, W, radius low, radius high, N, background, colours)``.
+    """
+    height, width = check_int_pair("size", size, minimum=8)
+    low, high = _check_radius(radius)
+    check_positive("min_visible", min_visible)
+    check_non_negative("noise", noise)
+    g = _generator(seed)
+    count = _count(num_instances, g)
+    background = _background(g, height, width)
+    return g, height, width, low, high, count, background, _colours(g, count, background)
+
+
 def make_instance_scene(
     size: int | tuple[int, int] = 64,
     num_instances: int | tuple[int, int] = (2, 4),
@@ -187,14 +209,9 @@ def make_instance_scene(
         >>> scene.image.shape, scene.masks.shape, scene.boxes.shape, scene.labels.shape
         (torch.Size([3, 48, 48]), torch.Size([3, 48, 48]), torch.Size([3, 4]), torch.Size([3]))
     """
-    height, width = check_int_pair("size", size, minimum=8)
-    low, high = _check_radius(radius)
-    check_positive("min_visible", min_visible)
-    check_non_negative("noise", noise)
-    g = _generator(seed)
-    count = _count(num_instances, g)
-    background = _background(g, height, width)
-    colours = _colours(g, count, background)
+    g, height, width, low, high, count, background, colours = _scene_setup(
+        size, num_instances, radius, min_visible, noise, seed
+    )
     side = min(height, width)
     for _ in range(_PLACEMENT_TRIES):
         kinds = torch.randint(len(SHAPE_KINDS), (count,), generator=g)
@@ -272,15 +289,10 @@ def make_moving_clip(
     """
     if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"num_frames: expected a positive int, got {num_frames!r}")
-    height, width = check_int_pair("size", size, minimum=8)
-    low, high = _check_radius(radius)
-    check_positive("min_visible", min_visible)
     check_positive("max_speed", max_speed)
-    check_non_negative("noise", noise)
-    g = _generator(seed)
-    count = _count(num_instances, g)
-    background = _background(g, height, width)
-    colours = _colours(g, count, background)
+    g, height, width, low, high, count, background, colours = _scene_setup(
+        size, num_instances, radius, min_visible, noise, seed
+    )
     side = min(height, width)
     steps = max(num_frames - 1, 1)
     for _ in range(_PLACEMENT_TRIES):
