@@ -56,6 +56,11 @@ def test_no_solution_text_or_output_in_student_version(path):
         assert any(nbtools.ANSWER_PLACEHOLDER in c.source for c in student.cells)
 
 
+def test_check_command_finds_the_repository_clean(capsys):
+    assert nbtools.cmd_check() == 0
+    assert "notebooks clean" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.name)
 def test_every_master_has_a_budget_within_the_course_limit(path):
     budget = nbtools.read(path).metadata["lessons"]["budget_seconds"]

@@ -300,7 +300,7 @@ def cmd_check() -> int:
     for path in masters():
         found += problems(read(path), path.name)
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        found += problems(read(path), f"notebooks/{path.name}", master=False)
+        found += [f"notebooks/{p}" for p in problems(read(path), path.name, master=False)]
     if not found:
         try:
             built = build()
