@@ -1,10 +1,11 @@
 """Speed of ``render_heatmaps`` (vectorized) against ``draw_labelmap`` in a Python loop.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_heatmaps.py
+    LESSONS_NUM_THREADS=1 python benchmarks/bench_heatmaps.py   (make bench: 1 and 2 threads, quiet and loaded)
 
 Workload: 32 images x 17 keypoints (COCO's count) on 64 x 48 maps (HRNet's heatmap size for a
 256 x 192 input), sigma 1 and 2, about 10 % of the points outside the map. Both sides produce the
-same tensor (checked with torch.equal before timing). One thread; median of repeats after a warm-up.
+same tensor (checked with torch.equal before timing). Median of repeats after a warm-up, at the
+thread count ``import lessons`` chose (``LESSONS_NUM_THREADS``).
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ def median_time(fn, repeats: int, warmup: int = 2) -> float:
 
 
 def main() -> None:
-    torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     keypoints = torch.rand(B, K, 2, generator=g) * torch.tensor([W + 8.0, H + 8.0]) - 4.0  # (B, K, 2)
 
-    print(f"{B} images x {K} keypoints, maps {H} x {W}, 1 thread")
+    print(f"{B} images x {K} keypoints, maps {H} x {W}, {torch.get_num_threads()} thread(s)")
     print(f"{'case':<22} {'loop (ms)':>10} {'vectorized (ms)':>16} {'speed-up':>9}")
     ratios = []
     for sigma, kind in ((2, "gaussian"), (1, "gaussian"), (2, "cauchy")):

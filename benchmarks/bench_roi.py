@@ -1,6 +1,6 @@
 """Benchmark: lessons.roi (plain PyTorch) against torchvision's compiled CPU kernels.
 
-    python benchmarks/bench_roi.py            # 1 and 2 threads, 5 repeats
+    python benchmarks/bench_roi.py            # LESSONS_NUM_THREADS threads (default 1), 5 repeats
     python benchmarks/bench_roi.py --repeat 3 --threads 1
 
 Setup (issue #3): features 2 x 256 x 100 x 100 (a stride-16 map of two 1600 x 1600 images,
@@ -140,7 +140,8 @@ def _status_mb(field: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per case (default 5)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="intra-op threads (default 1 2)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[torch.get_num_threads()],
+                        help="intra-op threads (default: the count `import lessons` chose)")
     args = parser.parse_args()
 
     x, rois = make_inputs()

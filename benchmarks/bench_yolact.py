@@ -55,7 +55,7 @@ def run(device: torch.device) -> None:
 
         return call
 
-    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ", 1 thread"
+    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} thread(s)"
     print(f"\ndevice: {device}{name}")
     header = (
         f"{'N':>6} {'fast_nms ms':>12} {'tv.nms ms':>10} {'tv/fast':>8} "
@@ -81,7 +81,6 @@ def run(device: torch.device) -> None:
 
 
 def main() -> None:
-    torch.set_num_threads(1)
     run(torch.device("cpu"))
     if torch.cuda.is_available():
         run(torch.device("cuda"))

@@ -29,6 +29,9 @@ __all__ = [
     "check_non_negative",
     "check_choice",
     "check_int_pair",
+    "check_int",
+    "check_finite",
+    "as_generator",
 ]
 
 
@@ -144,3 +147,40 @@ def check_int_pair(name: str, value: object, *, minimum: int = 1) -> tuple[int, 
         raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
     return pair
 
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) that is at least ``minimum``.
+
+    Raises ``TypeError`` for anything else (floats, bools, tensors) and ``ValueError`` below
+    ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {describe(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_finite(name: str, value: Tensor) -> None:
+    """Raise ``ValueError`` if a tensor holds NaN or inf (for coordinates, sizes, boxes, flows).
+
+    Feature maps and losses are not checked this way: a full scan of every activation would cost
+    more than the operation itself.
+    """
+    if value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
+        bad = int((~torch.isfinite(value)).sum())
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf value(s) in shape {tuple(value.shape)}")
+
+
+def as_generator(name: str, seed: object) -> torch.Generator:
+    """The course's one randomness convention: ``seed`` is an ``int`` or a ``torch.Generator``.
+
+    An int gives a fresh CPU generator seeded with it (the same data every call); a generator is
+    used as it is and advances, so consecutive calls draw different data.
+    """
+    if isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{name}: expected an int or a torch.Generator, got {describe(seed)}")
+    return torch.Generator().manual_seed(seed)

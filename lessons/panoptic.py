@@ -322,7 +322,7 @@ def upsnet_panoptic_logits(
         Tensor[num_stuff + N + void, H, W]: ``Z``. Channel ``k < num_stuff`` is stuff class ``k``,
         channel ``num_stuff + i`` is instance ``i``, and the last one (if ``void``) is unknown.
 
-    Example (the 1 x 4 case of REFERENCES section 5):
+    Example (a 1 x 4 case worked by hand: one instance of class 2 boxed over pixels 1..2):
         >>> X = torch.tensor([[2., 0, 0, 0], [0, 0, 1, 0], [1, 3, .5, 4], [0, 1, 2, 0]])[:, None]
         >>> upsnet_panoptic_logits(X, torch.tensor([[[2., -1.]]]), torch.tensor([[1., 0, 3, 1]]),
         ...                        torch.tensor([2]), num_stuff=2)[:, 0]
@@ -814,7 +814,7 @@ def panoptic_quality(
         inconsistent ids; we return NaN and raise ``ValueError``. panopticapi skips ground-truth
         ids missing from the segment list; we raise.
 
-    Example (REFERENCES section 6):
+    Example (a 4 x 6 case worked by hand; row 0 of the ground truth is void):
         >>> gt = torch.zeros(4, 6, dtype=torch.long); gt[1:, :3] = 1; gt[1:, 3:] = 2
         >>> pred = torch.full((4, 6), 6); pred[:, :4] = 5; pred[3, 5] = 0
         >>> cats = [{"id": 1, "isthing": 1}, {"id": 2, "isthing": 0}]

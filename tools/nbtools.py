@@ -262,27 +262,34 @@ def masters() -> list[Path]:
     return sorted(SOLUTIONS.glob("*.ipynb"))
 
 
-def build(root: Path = ROOT) -> dict[str, tuple[str, str]]:
-    """``{name: (normalized master text, student text)}`` for every master under ``root``."""
+def build(root: Path = ROOT, only: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """``{name: (normalized master text, student text)}`` for every master under ``root``.
+
+    ``only`` restricts the build to masters whose file name starts with one of its entries
+    (``["02"]`` or ``["02_mask_rcnn_mask_branch.ipynb"]``).
+    """
     result = {}
     for path in sorted((root / "solutions").glob("*.ipynb")):
+        if only and not any(path.name.startswith(prefix) for prefix in only):
+            continue
         nb = read(path)
         master = normalize(nb, path.stem)
         result[path.name] = (dumps(master), dumps(make_student(master, path.name)))
     return result
 
 
-def cmd_student() -> int:
+def cmd_student(only: list[str] | None = None) -> int:
     NOTEBOOKS.mkdir(exist_ok=True)
     try:
-        built = build()
+        built = build(only=only)
     except NotebookError as exc:
         print(f"make student: fix the master first:\n{exc}", file=sys.stderr)
         return 1
     for name, (master_text, student_text) in built.items():
         _write_if_changed(SOLUTIONS / name, master_text)
         _write_if_changed(NOTEBOOKS / name, student_text)
-    for stale in sorted(set(p.name for p in NOTEBOOKS.glob("*.ipynb")) - set(built)):
+    stale_names = set() if only else set(p.name for p in NOTEBOOKS.glob("*.ipynb")) - set(built)
+    for stale in sorted(stale_names):
         (NOTEBOOKS / stale).unlink()
         print(f"removed notebooks/{stale} (no master)")
     print(f"{len(built)} student notebook(s) in notebooks/ generated from solutions/")
@@ -366,13 +373,16 @@ def cmd_grade(paths: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["student", "check", "grade"])
-    parser.add_argument("paths", nargs="*", help="returned notebooks (grade only)")
+    parser.add_argument(
+        "paths", nargs="*",
+        help="grade: returned notebooks; student: only the masters whose names start with these (e.g. 02)",
+    )
     args = parser.parse_args(argv)
     if args.command == "grade":
         if not args.paths:
             parser.error("grade: give the returned notebook(s) to grade")
         return cmd_grade(args.paths)
-    return cmd_student() if args.command == "student" else cmd_check()
+    return cmd_student(args.paths or None) if args.command == "student" else cmd_check()
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def check_unknown_channel(student: Callable[..., Any]) -> CheckReport:
             out[i, y1:y2, x1:x2] = sem[c, y1:y2, x1:x2]
         return out
 
-    # REFERENCES section 5: channels [S0, S1, T0, T1] over one row of 4 pixels
+    # Hand-worked case: channels [S0, S1, T0, T1] over one row of 4 pixels, one instance of class 2
     sem1 = torch.tensor([[2.0, 0, 0, 0], [0, 0, 1, 0], [1, 3, 0.5, 4], [0, 1, 2, 0]])[:, None, :]  # (4, 1, 4)
     sem2 = torch.full((3, 2, 3), -1.0)
     sem2[1] = -3.0  # the instance's class is negative inside its box
@@ -117,7 +117,7 @@ def check_unknown_channel(student: Callable[..., Any]) -> CheckReport:
     sem4 = torch.randn(4, 6, 7, generator=g)
     cases = [
         Case(
-            "REFERENCES' 1x4 example: one instance of class 2 with its box over pixels 1..2",
+            "the hand-worked 1x4 example: one instance of class 2 with its box over pixels 1..2",
             (sem1, crop(sem1, [(1, 0, 3, 1)], [2]), 2),
             hint="Expected (1, 0, 1.5, 4): max over the thing channels (2 and 3) minus the max over "
             "instances of the cropped thing logits.",
@@ -191,7 +191,7 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
     """Exercise 4.3: ``category_pq(pred_panoptic, pred_segments, gt_panoptic, gt_segments, category_id)
     -> (pq, sq, rq)`` for one image without crowd regions."""
     g = torch.Generator().manual_seed(43)
-    # REFERENCES section 6: row 0 is void; gt 1 (cat 1) | gt 2 (cat 2); pred 5 (cat 1) is 4 wide
+    # Hand-worked case: row 0 is void; gt 1 (cat 1) | gt 2 (cat 2); pred 5 (cat 1) is 4 wide
     gt = torch.zeros(4, 6, dtype=torch.int64)
     gt[1:, :3], gt[1:, 3:] = 1, 2
     pred = torch.full((4, 6), 6, dtype=torch.int64)
@@ -207,12 +207,12 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
     two_pred = torch.tensor([[4, 4, 4, 4, 5, 5, 6, 6]])
     cases = [
         Case(
-            "REFERENCES' 4x6 example, category 1 (IoU 9 / 12 once void is left out of the union)",
+            "the hand-worked 4x6 example, category 1 (IoU 9 / 12 once void is left out of the union)",
             (pred, pred_segs, gt, gt_segs, 1),
             hint="IoU = inter / (|pred| + |gt| - inter - |pred on gt void|): pred 5 has 4 pixels on "
             "the void row, so the union is 16 + 9 - 9 - 4 = 12.",
         ),
-        Case("REFERENCES' 4x6 example, category 2 (IoU 5 / 9)", (pred, pred_segs, gt, gt_segs, 2)),
+        Case("the hand-worked 4x6 example, category 2 (IoU 5 / 9)", (pred, pred_segs, gt, gt_segs, 2)),
         Case(
             "IoU exactly 0.5 is not a match (one FP and one FN)",
             (half_pred, [{"id": 7, "category_id": 0}], half_gt,
