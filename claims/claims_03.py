@@ -1,0 +1,40 @@
+"""Claims of notebook 03 (YOLACT): the same training, measurements and thresholds as its asserts."""
+
+from functools import lru_cache
+
+from lessons.experiments.yolact import held_out_iou, nms_comparison, train_tiny_yolact
+
+
+@lru_cache(maxsize=None)
+def _iou(seed):  # one training per seed serves every claim (the process keeps one thread count)
+    trained = train_tiny_yolact(seed=seed)
+    return held_out_iou(trained.model, trained.test_scenes)
+
+
+def claim_trained_masks_reach_iou_07(seed):
+    """The tiny YOLACT reaches a held-out mask IoU >= 0.7, below the 32x32 resolution limit."""
+    iou = _iou(seed)
+    return min(iou["model"]["all"] - 0.7, iou["resolution limit"]["all"] - iou["model"]["all"]), f"IoU {iou['model']['all']:.3f}"
+
+
+def claim_prototypes_separate_overlapping_instances(seed):
+    """On overlapping instances the model beats the oracle foreground + crop by > 0.03 IoU."""
+    iou = _iou(seed)
+    gap = iou["model"]["overlapping"] - iou["foreground + crop"]["overlapping"]
+    return gap - 0.03, f"{iou['model']['overlapping']:.3f} vs {iou['foreground + crop']['overlapping']:.3f}"
+
+
+def claim_model_no_better_than_oracle_on_isolated_shapes(seed):
+    """On isolated shapes the model is no better than the oracle foreground + crop (< +0.02 IoU)."""
+    iou = _iou(seed)
+    gap = iou["model"]["isolated"] - iou["foreground + crop"]["isolated"]
+    return 0.02 - gap, f"{iou['foreground + crop']['isolated']:.3f} vs {iou['model']['isolated']:.3f}"
+
+
+def claim_fastnms_drops_duplicates_and_a_few_objects(seed):
+    """FastNMS keeps > 5 fewer duplicates than greedy NMS and finds at most 4 objects fewer."""
+    r = nms_comparison(seed=seed + 3)
+    fast, greedy = r["FastNMS"], r["greedy"]
+    dup = greedy["duplicates"] - fast["duplicates"]
+    lost = greedy["found"] - fast["found"]
+    return min(dup - 5, 4.5 - lost), f"duplicates {greedy['duplicates']}->{fast['duplicates']}, found {greedy['found']}->{fast['found']}"
