@@ -68,7 +68,8 @@ def environment_report() -> dict[str, str]:
         "matplotlib": matplotlib.__version__,
         "ipywidgets": widgets_version,
         "device": str(dev) + (f" ({torch.cuda.get_device_name(0)})" if dev.type == "cuda" else ""),
-        "torch threads": str(torch.get_num_threads()),
+        "torch threads": f"{torch.get_num_threads()} (the course's choice for tiny workloads; "
+        f"set LESSONS_NUM_THREADS to change it)",
         "widgets": widget_mode(),
     }
 

@@ -29,6 +29,12 @@ def test_device_is_cpu_or_cuda(monkeypatch):
     assert device() == torch.device("cpu")
 
 
+def test_environment_report_says_who_chose_the_thread_count():
+    report = environment_report()
+    assert report["torch threads"].startswith(f"{torch.get_num_threads()} ")
+    assert "LESSONS_NUM_THREADS" in report["torch threads"]
+
+
 def test_environment_report_has_versions_device_threads():
     report = environment_report()
     for key in ("python", "torch", "torchvision", "numpy", "matplotlib", "device", "torch threads"):
