@@ -16,10 +16,11 @@ PYTEST_ARGS ?=
 # `make claims` re-runs every notebook claim at 1, 2 and 4 threads.
 TEST_ENV := MPLBACKEND=Agg LESSONS_WIDGETS=static PYTHONHASHSEED=0
 
-.PHONY: help setup lab test unit claims student grade check-notebooks bench clean
+.PHONY: help setup lab check test unit claims student grade check-notebooks bench clean
 
 help:
-	@echo "make lab      set up .venv if needed and open the course in JupyterLab"
+	@echo "make lab      set up .venv if needed, copy new notebooks to work/ and open JupyterLab there"
+	@echo "make check    grade your own notebooks in work/ (passed / not attempted / failed)"
 	@echo "make test     set up .venv if needed, then run the unit tests and execute every notebook"
 	@echo "make claims   re-run every notebook claim at seeds 0-2 and 1/2/4 threads (NB=02 for one)"
 	@echo "make student  regenerate notebooks/ (student versions) from solutions/ (masters); NB=02 for one"
@@ -47,8 +48,19 @@ $(STAMP): pyproject.toml constraints.txt
 # Jupyter refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
+# Your work lives in work/ (git-ignored): the course's notebooks are copied there once and never
+# overwritten once you changed them. JupyterLab's settings overrides live in the venv, not in ~.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
 lab: $(STAMP)
-	cd notebooks && ../$(PY) -m jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
+	@$(PY) tools/workspace.py sync
+	@mkdir -p $(LAB_SETTINGS) && cp tools/jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
+	cd work && ../$(PY) -m jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
+
+# Grade your own workspace notebooks, as an instructor would; nothing in work/ is modified.
+check: $(STAMP)
+	@ls work/*.ipynb >/dev/null 2>&1 || { echo "no notebooks in work/ yet: run make lab first"; exit 1; }
+	$(TEST_ENV) $(PY) tools/nbtools.py grade work/*.ipynb
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope \
