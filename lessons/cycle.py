@@ -7,7 +7,10 @@ Concept:
     judges Y images, ``D_X`` judges X images). The adversarial losses alone only ask that ``G(x)``
     *looks like* some Y image, so ``G`` may ignore its input (mode collapse). The
     cycle-consistency loss asks that translating there and back gives the input again,
-    ``F(G(x)) ~ x`` and ``G(F(y)) ~ y``: a self-supervised loss that keeps the content.
+    ``F(G(x)) ~ x`` and ``G(F(y)) ~ y``: a self-supervised loss that keeps the content. It asks
+    that ``G(x)`` *carry* the content, not that it *show* it: where Y cannot show everything X
+    holds, ``G`` learns to hide the rest in faint signals that ``F`` reads back (Chu et al.,
+    "CycleGAN, a Master of Steganography", 2017, arXiv:1712.02950; measured in notebook 11).
 
 Paper:
     Jun-Yan Zhu, Taesung Park, Phillip Isola, Alexei A. Efros, "Unpaired Image-to-Image Translation
@@ -49,6 +52,7 @@ import torch.nn.functional as nnf  # not F: in this module F is the Y -> X gener
 from torch import Tensor, nn
 
 from lessons._checks import (
+    as_generator,
     check_choice,
     check_floating,
     check_ndim,
@@ -635,7 +639,7 @@ def make_cycle_gan(
     lr: float = 2e-4,
     beta1: float = 0.5,
     pool_size: int = 50,
-    seed: int = 0,
+    seed: int | torch.Generator = 0,
 ) -> CycleGAN:
     """Build G, F, D_X, D_Y, their Adam optimizers and image pools, sized for a CPU by default.
 
@@ -654,17 +658,17 @@ def make_cycle_gan(
         lr (float): Adam learning rate, ``> 0``. Default: ``2e-4``.
         beta1 (float): Adam's first beta (the second is 0.999). Default: ``0.5``.
         pool_size (int): capacity of each image pool, ``>= 0``. Default: ``50``.
-        seed (int): seeds the weight initialization (:func:`init_normal_`) and the pools.
+        seed (int | torch.Generator): seeds the weight initialization (:func:`init_normal_`) and
+            the pools: an int ``s`` draws the weights from a generator seeded with ``s`` and the pools
+            from one seeded with ``s + 1``; a generator is drawn from (the pools from a seed it draws).
             Default: ``0``.
 
     Returns:
         CycleGAN: the networks in training mode.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {describe(seed)}")
+    gen = as_generator("seed", seed)
     check_positive("lr", lr)
     check_non_negative("beta1", beta1)
-    gen = torch.Generator().manual_seed(seed)
     g = init_normal_(resnet_generator(x_channels, y_channels, ngf=ngf, n_blocks=n_blocks,
                                       n_downsampling=n_downsampling, norm=norm), generator=gen)
     f = init_normal_(resnet_generator(y_channels, x_channels, ngf=ngf, n_blocks=n_blocks,
@@ -674,7 +678,8 @@ def make_cycle_gan(
     betas = (float(beta1), 0.999)
     opt_g = torch.optim.Adam(itertools.chain(g.parameters(), f.parameters()), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(itertools.chain(d_x.parameters(), d_y.parameters()), lr=lr, betas=betas)
-    pool_gen = torch.Generator().manual_seed(seed + 1)
+    pool_seed = seed + 1 if isinstance(seed, int) else int(torch.randint(2**62, (), generator=gen))
+    pool_gen = torch.Generator().manual_seed(pool_seed)
     return CycleGAN(g, f, d_x, d_y, opt_g, opt_d,
                     ImagePool(pool_size, generator=pool_gen), ImagePool(pool_size, generator=pool_gen))
 

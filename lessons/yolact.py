@@ -53,6 +53,7 @@ from lessons._checks import (
     check_shape,
     check_tensor,
 )
+from lessons.video import warp
 
 __all__ = [
     "assemble_masks",
@@ -621,6 +622,8 @@ def select_coefficients(
 def warp_features(features: Tensor, flow: Tensor) -> Tensor:
     """Backward-warp features by a pixel-unit flow with bilinear sampling and zero padding.
 
+    The course's one warp, :func:`lessons.video.warp`, under YolactEdge's name:
+
     .. math::  \\mathrm{out}(p) = \\mathrm{features}(p + \\mathrm{flow}(p))
 
     where ``p = (x, y)`` are pixel indices of the feature map, ``flow[:, 0]`` is the x (column)
@@ -647,33 +650,7 @@ def warp_features(features: Tensor, flow: Tensor) -> Tensor:
         With ``flow[:, 0] = 1`` everywhere, ``out[..., y, x] = features[..., y, x + 1]`` and the
         last column is 0.
     """
-    check_floating("features", features)
-    check_floating("flow", flow)
-    check_ndim("features", features, (3, 4), "(B, C, H, W) or (C, H, W)")
-    single = features.ndim == 3
-    feats = features[None] if single else features  # (B, C, H, W)
-    flw = flow[None] if single and flow.ndim == 3 else flow
-    batch, channels, height, width = feats.shape
-    layout = f"({batch}, 2, {height}, {width}), a (dx, dy) pair per feature pixel"
-    check_shape("flow", flw, (batch, 2, height, width), layout)
-    check_same_device("flow", flow, "features", features)
-    ys = torch.arange(height, device=feats.device, dtype=flw.dtype)[:, None]  # (H, 1)
-    xs = torch.arange(width, device=feats.device, dtype=flw.dtype)[None, :]  # (1, W)
-    x = xs + flw[:, 0]  # (B, H, W) sampling positions
-    y = ys + flw[:, 1]
-    x0, y0 = x.floor(), y.floor()
-    wx, wy = x - x0, y - y0  # fractional parts, exactly 0 for integer flows
-    flat = feats.reshape(batch, channels, height * width)  # (B, C, H*W)
-    out = torch.zeros_like(feats)
-    for dy, weight_y in ((0, 1 - wy), (1, wy)):
-        for dx, weight_x in ((0, 1 - wx), (1, wx)):
-            xi, yi = x0 + dx, y0 + dy
-            valid = (xi >= 0) & (xi <= width - 1) & (yi >= 0) & (yi <= height - 1)  # zero padding
-            index = (yi.clamp(0, height - 1) * width + xi.clamp(0, width - 1)).long()  # (B, H, W)
-            index = index.reshape(batch, 1, height * width).expand(batch, channels, height * width)
-            values = flat.gather(2, index).reshape(batch, channels, height, width)  # (B, C, H, W)
-            out = out + values * (weight_x * weight_y * valid).to(feats.dtype)[:, None]
-    return out[0] if single else out
+    return warp(features, flow)
 
 
 def resize_flow(flow: Tensor, size: Sequence[int]) -> Tensor:

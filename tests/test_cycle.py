@@ -44,7 +44,7 @@ def _count(module: nn.Module) -> int:
 
 
 def test_gan_loss_reference_values():
-    # REFERENCES.md section 12: GANLoss('vanilla')(zeros(1,1,30,30), True) = ln 2; lsgan = 1.0
+    # junyanz/pytorch-CycleGAN-and-pix2pix models/networks.py GANLoss: BCEWithLogits(0, 1) = ln 2; MSE(0, 1) = 1
     p = torch.zeros(1, 1, 30, 30)
     assert gan_loss(p, True, gan_mode="vanilla").item() == pytest.approx(math.log(2), abs=1e-6)
     assert gan_loss(p, False, gan_mode="vanilla").item() == pytest.approx(math.log(2), abs=1e-6)
@@ -150,7 +150,7 @@ def test_cycle_loss_properties(b, weight, seed):
 
 
 def test_identity_loss_default_weights_are_five():
-    # REFERENCES: each identity term is weighted lambda * lambda_identity = 10 * 0.5 = 5
+    # models/cycle_gan_model.py: each identity term is weighted lambda * lambda_identity = 10 * 0.5 = 5
     x, y = _images(2, seed=1), _images(3, seed=2)
     assert identity_loss(x, x + 1, y, y).item() == pytest.approx(5.0)
     assert identity_loss(x, x, y, y - 0.5).item() == pytest.approx(2.5)
@@ -317,8 +317,12 @@ def test_pool_errors():
 
 
 def test_patch_discriminator_reference_numbers():
-    # REFERENCES.md section 12: 256x256 -> 30x30; 6-channel input with BatchNorm: 2,768,705 params
+    # the reference's NLayerDiscriminator (pix2pix, BatchNorm, 6 input channels): 256x256 -> 30x30 and
+    # 2,768,705 parameters: 4x4 kernels, a bias on the first and last conv, BatchNorm (2c) elsewhere
     assert patch_discriminator(6, norm="batch")(torch.zeros(1, 6, 256, 256)).shape == (1, 1, 30, 30)
+    by_hand = (6 * 64 * 16 + 64) + (64 * 128 * 16 + 2 * 128) + (128 * 256 * 16 + 2 * 256) \
+        + (256 * 512 * 16 + 2 * 512) + (512 * 1 * 16 + 1)
+    assert by_hand == 2_768_705
     assert _count(patch_discriminator(6, norm="batch")) == 2_768_705
     # instance norm (CycleGAN): no norm parameters, biases instead; counted by hand
     convs = [(3, 64, True), (64, 128, True), (128, 256, True), (256, 512, True), (512, 1, True)]
@@ -612,3 +616,101 @@ def test_check_image_pool_query_reference_stub_and_wrong(capsys):
         check_image_pool_query(in_place)
     with pytest.raises(TypeError, match="pass the function itself"):
         check_image_pool_query(None)
+
+
+# ------------------------------------------------------------------- experiments (lessons.experiments.cycle)
+
+from lessons.data.domains import decode_domain, make_unpaired_domains, render_domain  # noqa: E402
+from lessons.experiments.cycle import (  # noqa: E402
+    colour_confusion,
+    colour_inside,
+    experiment_cycle_losses,
+    experiment_hidden_information,
+    experiment_image_pool,
+    score_translation,
+    train_cycle_gan,
+)
+
+
+def test_colour_inside_against_loop_and_by_hand():
+    images = torch.rand(5, 3, 6, 6, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    masks = torch.rand(5, 6, 6, generator=torch.Generator().manual_seed(4)) > 0.5
+    expected = []
+    for im, m in zip(images, masks):  # the definition: the channel with the highest mean inside the mask
+        means = [sum(im[c][m].tolist()) / max(int(m.sum()), 1) for c in range(3)]
+        expected.append(max(range(3), key=lambda c: means[c]))
+    assert colour_inside(images, masks).tolist() == expected
+    dim_green = torch.full((1, 3, 4, 4), -1.0)
+    dim_green[0, 1, 1:3, 1:3] = -0.6  # a dim green square: decode_domain sees no shape, colour_inside does
+    square = torch.zeros(1, 4, 4, dtype=torch.bool)
+    square[0, 1:3, 1:3] = True
+    assert decode_domain(dim_green, "x")[1].item() == -1
+    assert colour_inside(dim_green, square).item() == 1
+
+
+def test_colour_confusion_and_scores_by_hand():
+    conf = colour_confusion(torch.tensor([0, 0, 1, 2, 2]), torch.tensor([1, 1, 1, -1, 2]))
+    assert conf.tolist() == [[0, 2, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]]
+    d = make_unpaired_domains(12, seed=3)
+    truth = render_domain(d.x_params, "y")
+    row, confusion = score_translation(truth, truth, real_x=d.x, recovered=d.x)
+    assert row["error"] == 0 and row["IoU"] == 1 and row["colour ok"] == 1 and row["recoverable"] == 1
+    assert row["|F(G(x))-x|"] == 0 and row["F colour ok"] == 1
+    assert confusion[:, 3].sum() == 0 and confusion.sum() == 12
+    # every input painted the same colour: recoverable = share of the commonest input colour
+    same = render_domain({**d.x_params, "colour": torch.zeros(12, dtype=torch.long)}, "y")
+    row, _ = score_translation(same, truth)
+    assert row["colours"] == 1
+    assert row["recoverable"] == pytest.approx(torch.bincount(d.x_params["colour"]).max().item() / 12)
+    assert math.isnan(row["|F(G(x))-x|"])
+
+
+def test_train_cycle_gan_is_seeded_and_validates():
+    d = make_unpaired_domains(16, seed=0)
+    a, ha = train_cycle_gan(d, steps=2, batch=2, seed=5)
+    b, hb = train_cycle_gan(d, steps=2, batch=2, seed=5)
+    assert len(ha) == 2 and ha == hb
+    assert all(torch.equal(p, q) for p, q in zip(a.g.parameters(), b.g.parameters()))
+    with pytest.raises(ValueError, match="steps"):
+        train_cycle_gan(d, steps=0)
+    with pytest.raises(TypeError, match="batch"):
+        train_cycle_gan(d, batch=2.0)
+    with pytest.raises(ValueError, match="lr"):
+        train_cycle_gan(d, lr=0.0)
+    with pytest.raises(TypeError, match="seed"):
+        train_cycle_gan(d, steps=1, seed="0")
+
+
+def test_experiments_return_their_numbers():
+    r = experiment_cycle_losses(seed=1, steps=2, n_train=16, n_test=6)
+    assert set(r.scores) == {"GAN only", "GAN + cycle", "GAN + cycle + identity", "truth", "random real Y image"}
+    assert r.scores["truth"]["error"] == 0 and r.confusion["GAN only"].sum() == 6
+    assert all(len(h) == 2 for h in r.histories.values())
+    h = experiment_hidden_information(seed=1, steps=2, n_train=16, n_test=6, noise=(0.1,))
+    assert h.test.y.shape == (6, 3, 16, 16) and set(h.noise) == {0.1}
+    for v in (h.colour_from_output, h.colour_from_visible, h.colour_from_true_grey, h.chance):
+        assert 0.0 <= v <= 1.0
+    assert h.cycle_error > 0 and h.cycle_error_visible > 0
+
+
+def test_image_pool_experiment_matches_the_expected_rates():
+    r = experiment_image_pool(seed=0, steps=300)
+    # after warm-up each fake is swapped for an old one with probability 1/2
+    assert abs(r["old share"] - 0.5) < 0.05 and min(r["ages"]) > 0  # in steps; a fake of this batch: 1/8
+    # a pool of one, batches of one: an old image waits for a swap, 2 steps on average (geometric, p = 1/2)
+    one = experiment_image_pool(seed=0, steps=2000, batch=1, pool_size=1)
+    assert abs(one["old share"] - 0.5) < 0.05 and abs(one["mean age"] - 2.0) < 0.2
+    assert experiment_image_pool(seed=3, steps=50) == experiment_image_pool(seed=3, steps=50)
+    with pytest.raises(ValueError, match="pool_size"):
+        experiment_image_pool(pool_size=0)
+
+
+def test_seed_may_be_a_generator():
+    a = make_cycle_gan(seed=torch.Generator().manual_seed(4))
+    b = make_cycle_gan(seed=torch.Generator().manual_seed(4))
+    assert all(torch.equal(p, q) for p, q in zip(a.g.parameters(), b.g.parameters()))
+    d = make_unpaired_domains(8, seed=torch.Generator().manual_seed(1))
+    model, history = train_cycle_gan(d, steps=1, batch=2, seed=torch.Generator().manual_seed(2))
+    assert len(history) == 1 and isinstance(model, CycleGAN)
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        make_cycle_gan(seed=1.0)

@@ -125,3 +125,53 @@ def test_make_texture_errors():
         make_texture("checker", colors=((0, 0, 0), (2, 0, 0)))
     with pytest.raises(TypeError, match="size: expected an int or a pair"):
         make_texture("checker", size="big")
+
+
+# ------------------------------------------------------------------------------------------------
+# The loss network's training set
+# ------------------------------------------------------------------------------------------------
+
+
+def test_texture_dataset_shapes_balance_and_seed():
+    from lessons.data import TEXTURE_CLASSES, TextureDataset, make_texture_dataset
+
+    data = make_texture_dataset(23, size=16, seed=3)
+    assert isinstance(data, TextureDataset)
+    images, labels = data  # unpackable
+    assert images.shape == (23, 3, 16, 16) and images.dtype == torch.float32 and labels.dtype == torch.int64
+    assert bool(((images >= 0) & (images <= 1)).all())
+    counts = torch.bincount(labels, minlength=len(TEXTURE_CLASSES)).tolist()
+    assert counts == [3, 3, 3] + [2] * (len(TEXTURE_CLASSES) - 3)  # 23 = 10 * 2 + 3
+    torch.testing.assert_close(make_texture_dataset(23, size=16, seed=3).images, images)
+    assert not torch.equal(make_texture_dataset(23, size=16, seed=4).images, images)
+    gen = torch.Generator().manual_seed(3)
+    first = make_texture_dataset(5, size=16, seed=gen)
+    assert not torch.equal(make_texture_dataset(5, size=16, seed=gen).images, first.images)  # it advances
+
+
+def test_texture_dataset_classes_look_like_their_names():
+    from lessons.data import TEXTURE_CLASSES, make_texture_dataset
+
+    images, labels = make_texture_dataset(400, size=32, seed=0)
+    gray = images.mean(1)  # (N, H, W)
+    dx = (gray[:, :, 1:] - gray[:, :, :-1]).abs().mean((1, 2))  # changes along x
+    dy = (gray[:, 1:, :] - gray[:, :-1, :]).abs().mean((1, 2))  # changes along y
+    vertical = labels == TEXTURE_CLASSES.index("stripes 0°")  # angle 0: vertical stripes
+    horizontal = labels == TEXTURE_CLASSES.index("stripes 90°")
+    assert (dx[vertical] > dy[vertical]).float().mean() > 0.9
+    assert (dy[horizontal] > dx[horizontal]).float().mean() > 0.9
+    noise = labels == TEXTURE_CLASSES.index("noise")
+    assert dx[noise].mean() > dx[~noise].mean()  # pixel noise changes most from pixel to pixel
+
+
+def test_texture_dataset_errors():
+    from lessons.data import make_texture_dataset
+
+    with pytest.raises(ValueError, match="n: expected an int >= 1"):
+        make_texture_dataset(0)
+    with pytest.raises(TypeError, match="n: expected an int"):
+        make_texture_dataset(2.0)
+    with pytest.raises(ValueError, match="size: expected an int >= 8"):
+        make_texture_dataset(2, size=4)
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        make_texture_dataset(2, seed="0")

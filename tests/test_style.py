@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 import torch
@@ -52,7 +53,7 @@ def randn(*shape, seed=0, dtype=torch.float64):
 
 
 def test_gram_matrix_references_value():
-    # REFERENCES.md section 13 [computed]: gram_matrix(arange(12).view(1, 2, 2, 3))
+    # channel rows 0..5 and 6..11: products 55, 145, 451, divided by C*H*W = 12
     got = gram_matrix(torch.arange(12.0).view(1, 2, 2, 3))
     want = torch.tensor([[[4.5833, 12.0833], [12.0833, 37.5833]]])
     torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
@@ -111,15 +112,17 @@ def test_gram_normalization_makes_sizes_comparable():
     torch.testing.assert_close(gram_matrix(tiled, normalize=False), 4 * gram_matrix(x, normalize=False))
 
 
-def test_gatys_and_johnson_conventions_differ_by_c_squared_over_four():
+def test_gatys_johnson_and_pytorch_examples_conventions():
     x, target = randn(1, 2, 2, 3, seed=1), randn(1, 2, 2, 3, seed=2)
     n, m = 2, 6
     raw_diff = gram_matrix(x, normalize=False) - gram_matrix(target, normalize=False)
     gatys = (raw_diff**2).sum() / (4 * n**2 * m**2)
-    # REFERENCES.md: for N = 2 and M = 6 the Gatys factor is 1 / (4 * 4 * 36) = 0.0017361
+    # for N = 2 and M = 6 the Gatys factor is 1 / (4 * 4 * 36)
     assert 1 / (4 * n**2 * m**2) == pytest.approx(0.0017361, abs=1e-7)
-    johnson = style_loss([x], [gram_matrix(target)])
-    torch.testing.assert_close(gatys, johnson * n**2 / 4)
+    johnson = style_loss([x], [gram_matrix(target)])  # eq. 4: squared Frobenius norm
+    torch.testing.assert_close(gatys, johnson / 4)
+    examples = F.mse_loss(gram_matrix(x), gram_matrix(target))  # pytorch/examples: a mean over C*C
+    torch.testing.assert_close(examples, johnson / n**2)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ def test_gatys_and_johnson_conventions_differ_by_c_squared_over_four():
 
 
 def _style_loss_loop(features, grams, weights):
-    """Sum over layers of w * (1 / (B*C*C)) * sum_{b,i,j} (G[b,i,j] - A[i,j])^2, written out."""
+    """Sum over layers of w * (1 / B) * sum_{b,i,j} (G[b,i,j] - A[i,j])^2 (eq. 4), written out."""
     total = 0.0
     for key, feat in features.items():
         b, c, h, w = feat.shape
@@ -142,7 +145,7 @@ def _style_loss_loop(features, grams, weights):
                     ) / (c * h * w)
                     a = target[n if target.shape[0] > 1 else 0, i, j].item()
                     acc += (g - a) ** 2
-        total += weights[key] * acc / (b * c * c)
+        total += weights[key] * acc / b
     return total
 
 
@@ -152,9 +155,10 @@ def test_style_loss_equals_the_formula_written_out():
     weights = {"relu1_2": 0.5, "relu2_2": 2.0}
     got = style_loss(features, grams, weights=weights)
     assert got.item() == pytest.approx(_style_loss_loop(features, grams, weights), rel=1e-10)
-    # the pytorch/examples form: sum of weight * mse_loss(gram, target gram expanded to the batch)
+    # the squared Frobenius norm per image with torch.linalg.matrix_norm, averaged over the batch
     ref = sum(
-        weights[k] * F.mse_loss(gram_matrix(features[k]), grams[k].expand(2, -1, -1)) for k in features
+        weights[k] * torch.linalg.matrix_norm(gram_matrix(features[k]) - grams[k], ord="fro").pow(2).mean()
+        for k in features
     )
     torch.testing.assert_close(got, ref)
 
@@ -258,8 +262,8 @@ def test_loads_local_weights_from_the_torch_hub_cache(no_local_weights, monkeypa
     file = no_local_weights / "hub" / "checkpoints" / VGG16_WEIGHTS_FILE
     reference = _write_vgg16_state(file)
     assert find_vgg16_weights() == file
-    net = LossNetwork()
-    assert net.pretrained and net.source == f"vgg16 ImageNet weights from {file}"
+    net = LossNetwork()  # "auto" prefers local VGG16 weights
+    assert net.pretrained and net.network == "vgg16" and net.source == f"VGG16 ImageNet weights from {file}"
     assert net.channels == {"relu1_2": 64, "relu2_2": 128, "relu3_3": 256, "relu4_3": 512}
     x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     got = net(x)
@@ -280,13 +284,14 @@ def test_weights_path_and_environment_variable(no_local_weights, monkeypatch):
     assert len(net.slices) == 2 and list(net(x)) == ["relu2_2"]
     monkeypatch.setenv(WEIGHTS_ENV, str(bare))
     assert find_vgg16_weights() == bare
-    assert LossNetwork(["relu1_2"]).pretrained
-    assert not LossNetwork(["relu1_2"], pretrained=False).pretrained  # forced random
+    assert LossNetwork(["relu1_2"]).network == "vgg16"
+    assert LossNetwork(["relu1_2"], network="random").network == "random"  # forced random
+    assert LossNetwork(["relu1_2"], network="course").network == "course"
 
 
 def test_weights_loading_errors(no_local_weights, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="pretrained=True: no local VGG16 weights"):
-        LossNetwork(pretrained=True)
+    with pytest.raises(FileNotFoundError, match="network='vgg16': no local VGG16 weights"):
+        LossNetwork(network="vgg16")
     with pytest.raises(FileNotFoundError, match="path: expected a VGG16 state-dict file"):
         LossNetwork(weights_path=no_local_weights / "missing.pth")
     monkeypatch.setenv(WEIGHTS_ENV, str(no_local_weights / "missing.pth"))
@@ -323,12 +328,15 @@ def test_weights_are_loaded_with_weights_only(no_local_weights):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_random_fallback_without_local_weights(no_local_weights, monkeypatch):
+def test_course_network_without_local_weights_and_the_random_network(no_local_weights, monkeypatch):
     def no_download(*args, **kwargs):
         raise AssertionError("a download was attempted")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
-    net = LossNetwork()
+    course = LossNetwork()  # "auto" falls back to the shipped course network
+    assert course.network == "course" and course.pretrained and course.min_size == 8
+    assert course.channels == {"relu1_2": 16, "relu2_2": 32, "relu3_3": 64, "relu4_3": 64}
+    net = LossNetwork(network="random")
     assert not net.pretrained and net.source == "random multi-scale filters (seed 0)"
     assert net.channels == {"relu1_2": 32, "relu2_2": 64, "relu3_3": 64, "relu4_3": 64}
     x = torch.rand(2, 3, 32, 48, generator=torch.Generator().manual_seed(0), requires_grad=True)
@@ -342,8 +350,8 @@ def test_random_fallback_without_local_weights(no_local_weights, monkeypatch):
     assert not net.training  # stays fixed
     out["relu4_3"].sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0  # gradients reach the image
-    again = LossNetwork(seed=0)(x.detach())
-    other = LossNetwork(seed=1)(x.detach())
+    again = LossNetwork(network="random", seed=0)(x.detach())
+    other = LossNetwork(network="random", seed=1)(x.detach())
     torch.testing.assert_close(again["relu3_3"], out["relu3_3"].detach())
     assert not torch.allclose(other["relu3_3"], again["relu3_3"])
 
@@ -372,7 +380,9 @@ def test_loss_network_errors(no_local_weights):
         LossNetwork(["relu1_2", "relu1_2"])
     with pytest.raises(TypeError, match="layers: expected a list or tuple"):
         LossNetwork("relu1_2")
-    net = LossNetwork()
+    with pytest.raises(ValueError, match="network: expected one of"):
+        LossNetwork(network="vgg19")
+    net = LossNetwork(network="random")
     with pytest.raises(ValueError, match=r"images: expected H, W >= 32"):
         net(torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError, match=r"images: expected RGB images \(B, 3, H, W\)"):
@@ -412,11 +422,11 @@ def test_transform_net_shapes_and_range():
 
 
 def test_texture_synthesis_and_style_transfer_reduce_their_losses(no_local_weights):
-    net = LossNetwork(["relu1_2", "relu2_2"])
+    net = LossNetwork(["relu1_2", "relu2_2"], network="random")
     style = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    image, history = synthesize_texture(
-        style, net, size=16, steps=15, generator=torch.Generator().manual_seed(1)
-    )
+    image, history = synthesize_texture(style, net, size=16, steps=15, lr=0.05, seed=1)
+    again, _ = synthesize_texture(style, net, size=16, steps=15, lr=0.05, seed=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(again, image)  # an int seed and a generator seeded with it agree
     assert image.shape == (1, 3, 16, 16) and len(history["total"]) == 16
     assert history["total"][-1] < 0.5 * history["total"][0]
     assert history["style/relu1_2"][-1] < history["style/relu1_2"][0]
@@ -430,8 +440,10 @@ def test_texture_synthesis_and_style_transfer_reduce_their_losses(no_local_weigh
 
 
 def test_optimization_errors(no_local_weights):
-    net = LossNetwork(["relu1_2"])
+    net = LossNetwork(["relu1_2"], network="random")
     style = torch.rand(1, 3, 8, 8)
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        synthesize_texture(style, net, seed=0.5)
     with pytest.raises(ValueError, match="layer_weights: expected layers among"):
         synthesize_texture(style, net, layer_weights={"relu2_2": 1.0})
     with pytest.raises(ValueError, match="at least one positive weight"):
@@ -523,14 +535,21 @@ def test_check_gram_matrix(capsys):
     def crashes(features):
         return features.view(features.shape[0], -1, 0)
 
-    for wrong, message in [
-        (unnormalized, "case 2 of 6"),  # the 1x1x1x1 case cannot tell; the REFERENCES case can
-        (by_positions_only, "case 2 of 6"),
-        (positions_gram, "shapes differ"),
-        (crashes, "your function raised"),
+    def mixes_the_batch(features):
+        b, c, h, w = features.shape
+        flat = features.transpose(0, 1).reshape(c, b * h * w)  # all images in one Gram matrix
+        return (flat @ flat.T / (c * h * w * b)).expand(b, c, c)
+
+    for wrong, message, hint in [
+        (unnormalized, "case 2 of 8", "divided by the number of values"),
+        (by_positions_only, "case 3 of 8", "counts the channels too"),
+        (positions_gram, "case 2 of 8", r"C x C \(here 1 x 1"),
+        (mixes_the_batch, "case 6 of 8", "do not mix the images"),
+        (crashes, "your function raised", ""),
     ]:
-        with pytest.raises(ExerciseFailure, match=message):
+        with pytest.raises(ExerciseFailure, match=message) as failure:
             check_gram_matrix(wrong)
+        assert re.search(hint, str(failure.value))
 
 
 def test_check_style_loss(capsys):
@@ -546,28 +565,33 @@ def test_check_style_loss(capsys):
     assert check_style_loss(stub).status == "not attempted"
     assert "not attempted" in capsys.readouterr().out
 
-    def summed(features, style_grams, weights):
-        return sum(weights[k] * ((gram_matrix(f) - style_grams[k]) ** 2).sum() for k, f in features.items())
-
-    def unweighted(features, style_grams, weights):
-        return sum(((gram_matrix(f) - style_grams[k]) ** 2).mean() for k, f in features.items())
-
-    def features_not_grams(features, style_grams, weights):
-        return sum(weights[k] * (f.mean() - style_grams[k].mean()) ** 2 for k, f in features.items())
-
-    def first_image_only(features, style_grams, weights):
+    def norm_not_squared(features, style_grams, weights):
         return sum(
-            weights[k] * ((gram_matrix(f[:1]) - style_grams[k]) ** 2).mean() for k, f in features.items()
+            weights[k] * torch.linalg.matrix_norm(gram_matrix(f) - style_grams[k]).mean() for k, f in features.items()
         )
 
-    for wrong, message in [
-        (summed, "case 2 of 6"),
-        (unweighted, "case 3 of 6"),
-        (features_not_grams, "case 1 of 6|case 2 of 6"),
-        (first_image_only, "case 6 of 6"),
+    def mean_over_entries(features, style_grams, weights):  # the pytorch/examples convention
+        return sum(weights[k] * ((gram_matrix(f) - style_grams[k]) ** 2).mean() for k, f in features.items())
+
+    def unweighted(features, style_grams, weights):
+        return sum(((gram_matrix(f) - style_grams[k]) ** 2).sum((1, 2)).mean() for k, f in features.items())
+
+    def summed_over_batch(features, style_grams, weights):
+        return sum(weights[k] * ((gram_matrix(f) - style_grams[k]) ** 2).sum() for k, f in features.items())
+
+    def first_image_only(features, style_grams, weights):
+        return sum(weights[k] * ((gram_matrix(f[:1]) - style_grams[k]) ** 2).sum() for k, f in features.items())
+
+    for wrong, message, hint in [
+        (norm_not_squared, "case 2 of 7", "no square root"),
+        (mean_over_entries, "case 3 of 7", "a mean over them"),
+        (unweighted, "case 4 of 7", "by its weight"),
+        (summed_over_batch, "case 6 of 7", "mean over the batch, not the sum"),
+        (first_image_only, "case 6 of 7", "every image of the batch"),
     ]:
-        with pytest.raises(ExerciseFailure, match=message):
+        with pytest.raises(ExerciseFailure, match=message) as failure:
             check_style_loss(wrong)
+        assert hint in str(failure.value)
 
 
 def test_optimize_image_is_torch_adam_with_a_clamp():
@@ -592,3 +616,58 @@ def test_optimize_image_is_torch_adam_with_a_clamp():
     assert torch.equal(start, torch.full((1, 3, 5, 5), 0.5))  # the start image is not modified
     with pytest.raises(TypeError, match="loss_fn: expected a scalar Tensor"):
         optimize_image(start, lambda x: x, steps=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Band-pass detail: the super-resolution measure
+# ------------------------------------------------------------------------------------------------
+
+
+def test_band_pass_is_a_difference_of_torchvision_gaussian_blurs():
+    from torchvision.transforms.functional import gaussian_blur
+
+    from lessons.style import band_pass
+
+    x = randn(2, 3, 20, 17, seed=3)
+    want = gaussian_blur(x, kernel_size=5, sigma=0.5) - gaussian_blur(x, kernel_size=13, sigma=2.0)
+    torch.testing.assert_close(band_pass(x), want)  # radius ceil(3 sigma): kernels 5 and 13
+
+
+def test_band_error_hand_case_and_what_it_rewards():
+    from lessons.style import band_error
+
+    target = randn(1, 3, 24, 24, seed=1)
+    flat = torch.zeros(1, 3, 24, 24, dtype=torch.float64)
+    result = band_error(torch.cat([target, flat, 2 * target]), target)
+    torch.testing.assert_close(result.energy_ratio, torch.tensor([1.0, 0.0, 4.0], dtype=torch.float64))
+    torch.testing.assert_close(result.error, torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64))
+    # a smooth image: blurring lowers the band energy; adding noise raises it AND the error
+    smooth = F.avg_pool2d(F.interpolate(randn(1, 3, 8, 8, seed=2), size=(32, 32), mode="bilinear"), 3, 1, 1)
+    blurred = F.avg_pool2d(smooth, 5, 1, 2, count_include_pad=False)
+    noisy = smooth + 0.05 * randn(1, 3, 32, 32, seed=4)
+    assert band_error(blurred, smooth).energy_ratio.item() < 0.7
+    noisy_result = band_error(noisy, smooth)
+    assert noisy_result.energy_ratio.item() > 1.0 and noisy_result.error.item() > 0.0
+    # unlike total variation, which calls the noisy image "sharper" than the true one
+    assert total_variation(noisy).item() > total_variation(smooth).item()
+
+
+def test_band_error_gradcheck_and_errors():
+    from lessons.style import band_error, band_pass
+
+    x = randn(1, 2, 9, 9, seed=5).requires_grad_(True)
+    target = randn(1, 2, 9, 9, seed=6)
+    assert torch.autograd.gradcheck(lambda t: band_error(t, target, sigmas=(0.5, 1.0)).error, (x,))
+    assert torch.autograd.gradcheck(lambda t: band_pass(t, sigmas=(0.5, 1.0)), (x,))
+    with pytest.raises(ValueError, match="sigmas: expected sigma_1 < sigma_2"):
+        band_pass(target, sigmas=(1.0, 0.5))
+    with pytest.raises(TypeError, match="sigmas: expected a pair"):
+        band_pass(target, sigmas=1.0)
+    with pytest.raises(ValueError, match="sigmas: expected a positive"):
+        band_pass(target, sigmas=(0.0, 1.0))
+    with pytest.raises(ValueError, match="images: expected H, W > 6"):
+        band_pass(randn(1, 2, 6, 6), sigmas=(0.5, 2.0))
+    with pytest.raises(ValueError, match="target: expected shape"):
+        band_error(randn(2, 3, 16, 16), randn(2, 3, 16, 15))
+    with pytest.raises(TypeError, match="images"):
+        band_pass(torch.ones(1, 3, 16, 16, dtype=torch.long))

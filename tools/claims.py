@@ -88,7 +88,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _spawn(path: Path, threads: int, seeds: list[int]) -> list[dict]:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               LESSONS_NUM_THREADS=str(threads), MPLBACKEND="Agg", PYTHONHASHSEED="0")
+               LESSONS_NUM_THREADS=str(threads), MPLBACKEND="Agg", PYTHONHASHSEED="0",
+               # idle OpenMP threads sleep instead of spinning: several workers share the cores, and
+               # spinning threads would starve each other (it changes the waiting, not the arithmetic)
+               OMP_WAIT_POLICY="PASSIVE")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(path),
            "--threads", str(threads), "--seeds", *map(str, seeds)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)

@@ -1,17 +1,23 @@
-"""Two unpaired image domains with a known correspondence, for unpaired translation (notebook 11).
+"""Unpaired image domains with a known correspondence, for unpaired translation (notebook 11).
 
 A *scene* is one shape described by its content: kind (disk, square, triangle, diamond), colour
-(red, green or blue), centre, radius and angle. The same content is rendered in two styles:
+(red, green or blue), centre, radius and angle. The same content is rendered in three styles:
 
 - domain **X**, "night": the shape on a black background;
-- domain **Y**, "day": the same shape, in the same colour, on a white background.
+- domain **Y**, "day": the same shape, in the same colour, on a white background;
+- domain **grey**, "pencil": the same shape in mid-grey on white — the colour is *lost*, so a
+  translation X -> grey is many-to-one (like photo -> map in Chu et al. 2017, "CycleGAN, a Master of
+  Steganography", arXiv:1712.02950): a cycle back to X can only succeed if the translation hides the
+  colour somewhere in its output.
 
 :func:`make_unpaired_domains` samples the content of the X set and of the Y set *independently*,
 so a model sees no pairs. The course still knows the true translation of every X image,
 ``render_domain(x_params, "y")`` (and of every Y image), so the error of a learned ``G: X -> Y``
 can be measured exactly. :func:`decode_domain` reads the shape mask and colour back from an image
 (a generated one too), so a translation can be scored on what it kept: the geometry (mask IoU) and
-the colour (colour accuracy, and how many different colours come out).
+the colour (colour accuracy, and how many different colours come out). :func:`snap_to_palette`
+keeps only what is *visible* in an image: every pixel replaced by the nearest colour of the
+domain's palette.
 
 Images are ``float32`` in ``[-1, 1]`` (the range of a ``tanh`` generator), shape ``(N, 3, H, W)``.
 """
@@ -24,27 +30,35 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from lessons._checks import check_choice, check_int_pair, describe
+from lessons._checks import as_generator, check_choice, check_int, check_int_pair, describe
 from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
 __all__ = [
     "DOMAINS",
     "DOMAIN_COLOURS",
     "DOMAIN_BACKGROUNDS",
+    "DOMAIN_PALETTES",
     "UnpairedDomains",
     "sample_domain_params",
     "render_domain",
     "make_unpaired_domains",
     "decode_domain",
+    "snap_to_palette",
 ]
 
-#: The two styles :func:`render_domain` draws.
-DOMAINS = ("x", "y")
+#: The styles :func:`render_domain` draws.
+DOMAINS = ("x", "y", "grey")
 
-#: Shape colours (both domains), RGB in [-1, 1], indexed by ``params["colour"]``: red, green, blue.
+#: Shape colours of X and Y, RGB in [-1, 1], indexed by ``params["colour"]``: red, green, blue.
 DOMAIN_COLOURS: tuple[tuple[float, float, float], ...] = ((1.0, -1.0, -1.0), (-1.0, 1.0, -1.0), (-1.0, -1.0, 1.0))
-#: Background colour per domain (RGB in [-1, 1]): black for X, white for Y.
-DOMAIN_BACKGROUNDS: dict[str, tuple[float, float, float]] = {"x": (-1.0, -1.0, -1.0), "y": (1.0, 1.0, 1.0)}
+#: Background colour per domain (RGB in [-1, 1]): black for X, white for Y and grey.
+DOMAIN_BACKGROUNDS: dict[str, tuple[float, float, float]] = {
+    "x": (-1.0, -1.0, -1.0), "y": (1.0, 1.0, 1.0), "grey": (1.0, 1.0, 1.0)
+}
+#: Shape colours per domain: X and Y share :data:`DOMAIN_COLOURS`; "grey" draws every shape mid-grey.
+DOMAIN_PALETTES: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "x": DOMAIN_COLOURS, "y": DOMAIN_COLOURS, "grey": ((0.0, 0.0, 0.0),)
+}
 
 
 class UnpairedDomains(NamedTuple):
@@ -64,19 +78,11 @@ class UnpairedDomains(NamedTuple):
     y_params: dict[str, Tensor]
 
 
-def _check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n: expected an int, got {describe(n)}")
-    if n < 0:
-        raise ValueError(f"n: expected an int >= 0, got {n}")
-    return n
-
-
 def sample_domain_params(
     n: int,
     *,
     size: int | tuple[int, int] = 16,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator = 0,
 ) -> dict[str, Tensor]:
     """Draw the content of ``n`` scenes: one shape each, inside the image.
 
@@ -87,7 +93,8 @@ def sample_domain_params(
     Args:
         n (int): number of scenes, ``>= 0``.
         size (int | tuple[int, int]): ``(H, W)`` of the images, ``>= 12``. Default: ``16``.
-        generator (torch.Generator | None): random source. Default: ``None`` (global).
+        seed (int | torch.Generator): an int for a fresh seeded generator, or a generator to
+            draw from (it advances). Default: ``0``.
 
     Returns:
         dict[str, Tensor]: ``kind`` (Tensor[N] int64, index into ``SHAPE_KINDS``), ``colour``
@@ -95,8 +102,9 @@ def sample_domain_params(
         ``radius`` (Tensor[N] float32, between ``0.2`` and ``0.3`` of the smaller side) and
         ``angle`` (Tensor[N] float32, radians in ``[0, pi/2)``).
     """
-    n = _check_n(n)
+    n = check_int("n", n, minimum=0)
     height, width = check_int_pair("size", size, minimum=12)
+    generator = as_generator("seed", seed)
     side = min(height, width)
     u = torch.rand(n, 4, generator=generator)  # (N, 4): radius, cx, cy, angle
     radius = side * (0.2 + 0.1 * u[:, 0])
@@ -137,7 +145,8 @@ def render_domain(
 
     Args:
         params (dict[str, Tensor]): content of N scenes, from :func:`sample_domain_params`.
-        domain (str): ``"x"`` (on black) or ``"y"`` (on white).
+        domain (str): one of :data:`DOMAINS`: ``"x"`` (colour on black), ``"y"`` (colour on
+            white) or ``"grey"`` (grey on white, ``params["colour"]`` is ignored).
         size (int | tuple[int, int]): ``(H, W)``; use the size the params were drawn for.
             Default: ``16``.
 
@@ -145,7 +154,7 @@ def render_domain(
         Tensor[N, 3, H, W] (float32): images in ``[-1, 1]``.
 
     Example:
-        >>> p = sample_domain_params(2, generator=torch.Generator().manual_seed(0))
+        >>> p = sample_domain_params(2, seed=0)
         >>> x, y = render_domain(p, "x"), render_domain(p, "y")
         >>> bool(((x[:, :, 0, 0] == -1).all() and (y[:, :, 0, 0] == 1).all()))  # black vs white corner
         True
@@ -160,7 +169,8 @@ def render_domain(
         for k, c, r, a in zip(params["kind"], params["center"], params["radius"], params["angle"])
     ])  # (N, H, W) bool
     m = masks[:, None].float()  # (N, 1, H, W)
-    colour = torch.tensor(DOMAIN_COLOURS)[params["colour"].long()][:, :, None, None]  # (N, 3, 1, 1)
+    palette = torch.tensor(DOMAIN_PALETTES[domain])  # (P, 3)
+    colour = palette[params["colour"].long() % len(palette)][:, :, None, None]  # (N, 3, 1, 1)
     background = torch.tensor(DOMAIN_BACKGROUNDS[domain])[None, :, None, None]  # (1, 3, 1, 1)
     return m * colour + (1 - m) * background  # (N, 3, H, W)
 
@@ -169,15 +179,17 @@ def make_unpaired_domains(
     n: int,
     *,
     size: int | tuple[int, int] = 16,
-    seed: int = 0,
+    seed: int | torch.Generator = 0,
+    y_domain: str = "y",
 ) -> UnpairedDomains:
     """Two unpaired sets of ``n`` images: X and Y show independently drawn scenes.
 
     Args:
         n (int): images per domain, ``>= 0``.
         size (int | tuple[int, int]): ``(H, W)``, ``>= 12``. Default: ``16``.
-        seed (int): seeds both draws (X from one stream, Y from another). Use different seeds
-            for training and held-out sets. Default: ``0``.
+        seed (int | torch.Generator): seeds both draws (X first, then Y from the same stream).
+            Use different seeds for training and held-out sets. Default: ``0``.
+        y_domain (str): the style of the second set, ``"y"`` or ``"grey"``. Default: ``"y"``.
 
     Returns:
         UnpairedDomains: ``(x, y, x_params, y_params)``.
@@ -188,43 +200,82 @@ def make_unpaired_domains(
         (torch.Size([4, 3, 16, 16]), torch.Size([4, 3, 16, 16]))
         >>> truth = render_domain(d.x_params, "y")   # what G(d.x) should be
     """
-    n = _check_n(n)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {describe(seed)}")
-    gen = torch.Generator().manual_seed(seed)
-    x_params = sample_domain_params(n, size=size, generator=gen)
-    y_params = sample_domain_params(n, size=size, generator=gen)  # drawn independently of x
+    n = check_int("n", n, minimum=0)
+    gen = as_generator("seed", seed)
+    check_choice("y_domain", y_domain, DOMAINS[1:])
+    x_params = sample_domain_params(n, size=size, seed=gen)
+    y_params = sample_domain_params(n, size=size, seed=gen)  # drawn independently of x
     return UnpairedDomains(
-        render_domain(x_params, "x", size=size), render_domain(y_params, "y", size=size), x_params, y_params
+        render_domain(x_params, "x", size=size), render_domain(y_params, y_domain, size=size), x_params, y_params
     )
+
+
+def _nearest_reference(images: Tensor, domain: str) -> tuple[Tensor, Tensor]:
+    """Index of the nearest of (background, *palette) per pixel, and those reference colours."""
+    references = torch.tensor((DOMAIN_BACKGROUNDS[domain], *DOMAIN_PALETTES[domain]), dtype=images.dtype)  # (1+P, 3)
+    pixels = images.permute(0, 2, 3, 1)[..., None, :]  # (N, H, W, 1, 3)
+    return ((pixels - references) ** 2).sum(dim=-1).argmin(dim=-1), references  # (N, H, W) in 0..P
+
+
+def _check_images(images: object) -> None:
+    if not isinstance(images, Tensor) or not images.is_floating_point():
+        raise TypeError(f"images: expected a floating-point tensor, got {describe(images)}")
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images: expected shape (N, 3, H, W), got {tuple(images.shape)}")
 
 
 def decode_domain(images: Tensor, domain: str) -> tuple[Tensor, Tensor]:
     """Read the shape mask and the shape's colour back from images of one domain.
 
-    Each pixel takes the nearest (Euclidean, RGB) of the domain's background and the three shape
-    colours; the mask is the pixels nearest to a shape colour, and the image's colour is the one
-    most of those pixels are nearest to. Works on generated images too, which is how the notebook
-    scores a translation: ``decode_domain(G(x), "y")`` against ``decode_domain(truth, "y")``.
+    Each pixel takes the nearest (Euclidean, RGB) of the domain's background and its shape colours
+    (:data:`DOMAIN_PALETTES`); the mask is the pixels nearest to a shape colour, and the image's
+    colour is the one most of those pixels are nearest to. Works on generated images too, which is
+    how the notebook scores a translation: ``decode_domain(G(x), "y")`` against
+    ``decode_domain(truth, "y")``. A pixel equally near two references takes the first of
+    (background, red, green, blue).
 
     Args:
-        images (Tensor[N, 3, H, W]): images in ``[-1, 1]``.
-        domain (str): ``"x"`` or ``"y"`` (which background to expect).
+        images (Tensor[N, 3, H, W]): images in ``[-1, 1]``; NaN pixels count as background.
+        domain (str): one of :data:`DOMAINS` (which background and palette to expect).
 
     Returns:
         tuple[Tensor[N, H, W] (bool), Tensor[N] (int64)]: the masks, and the colour index
-        (0 red, 1 green, 2 blue) or ``-1`` when no pixel is nearer a shape colour than the background.
-        For a rendered image this gives back its ``params``' mask and ``colour`` exactly.
+        (0 red, 1 green, 2 blue; always 0 for ``"grey"``) or ``-1`` when no pixel is nearer a shape
+        colour than the background. For a rendered image this gives back its ``params``' mask and
+        ``colour`` exactly (``"x"``, ``"y"``).
     """
-    if not isinstance(images, Tensor) or not images.is_floating_point():
-        raise TypeError(f"images: expected a floating-point tensor, got {describe(images)}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images: expected shape (N, 3, H, W), got {tuple(images.shape)}")
+    _check_images(images)
     check_choice("domain", domain, DOMAINS)
-    references = torch.tensor((DOMAIN_BACKGROUNDS[domain], *DOMAIN_COLOURS), dtype=images.dtype)  # (4, 3)
-    pixels = images.permute(0, 2, 3, 1)[..., None, :]  # (N, H, W, 1, 3)
-    nearest = ((pixels - references) ** 2).sum(dim=-1).argmin(dim=-1)  # (N, H, W) in 0..3
+    nearest, references = _nearest_reference(images, domain)  # (N, H, W)
     mask = nearest > 0
-    counts = torch.stack([(nearest == k + 1).flatten(1).sum(dim=1) for k in range(3)], dim=1)  # (N, 3)
+    counts = torch.stack([(nearest == k).flatten(1).sum(dim=1) for k in range(1, len(references))], dim=1)  # (N, P)
     colour = torch.where(mask.flatten(1).any(dim=1), counts.argmax(dim=1), torch.full_like(counts[:, 0], -1))
     return mask, colour
+
+
+def snap_to_palette(images: Tensor, domain: str) -> Tensor:
+    """Keep only what is visible: replace every pixel by the nearest colour of the domain's palette.
+
+    The nearest of the background and the shape colours, as in :func:`decode_domain`, so
+    ``decode_domain(snap_to_palette(im, d), d)`` equals ``decode_domain(im, d)``. A rendered image
+    comes back unchanged; a generated one loses every faint deviation from the palette — which is
+    where a CycleGAN can hide what its output does not show (notebook 11).
+
+    Args:
+        images (Tensor[N, 3, H, W]): images in ``[-1, 1]``.
+        domain (str): one of :data:`DOMAINS`.
+
+    Returns:
+        Tensor[N, 3, H, W]: images whose pixels are all palette colours, in the input's dtype.
+
+    Example:
+        >>> im = torch.full((1, 3, 12, 12), 0.9)      # almost white
+        >>> im[0, :, 4:8, 4:8] = torch.tensor([0.1, -0.05, 0.0])[:, None, None]  # a tinted grey square
+        >>> snapped = snap_to_palette(im, "grey")
+        >>> snapped[0, :, 0, 0].tolist(), snapped[0, :, 5, 5].tolist()
+        ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0])
+    """
+    _check_images(images)
+    check_choice("domain", domain, DOMAINS)
+    nearest, references = _nearest_reference(images, domain)  # (N, H, W)
+    return references[nearest].permute(0, 3, 1, 2).contiguous()  # (N, 3, H, W)

@@ -12,15 +12,19 @@ All images are ``Tensor[3, H, W]`` float32 RGB in ``[0, 1]``; add a batch axis w
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons._checks import check_choice, check_int_pair, check_positive, describe
+from lessons._checks import as_generator, check_choice, check_int, check_int_pair, check_positive, describe
 from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
-__all__ = ["SAMPLE_IMAGES", "TEXTURE_KINDS", "load_sample_image", "make_texture"]
+__all__ = [
+    "SAMPLE_IMAGES", "TEXTURE_KINDS", "TEXTURE_CLASSES", "TextureDataset",
+    "load_sample_image", "make_texture", "make_texture_dataset",
+]
 
 #: Names accepted by :func:`load_sample_image` and the matplotlib sample files they read.
 SAMPLE_IMAGES: dict[str, str] = {
@@ -174,3 +178,102 @@ def make_texture(
             mask = (band_u + torch.floor(2 * v / period).long() % 2) % 2 == 1
     background, foreground = palette
     return torch.where(mask[None], foreground[:, None, None], background[:, None, None])  # (3, H, W)
+
+
+#: Classes drawn by :func:`make_texture_dataset`: oriented stripes (four orientation bins), the
+#: checkerboard, lattices of three dot shapes, crops of matplotlib's ``grace_hopper`` photo, and
+#: pixel noise (so that a network trained on them must notice noise instead of ignoring it).
+TEXTURE_CLASSES = (
+    "stripes 0°", "stripes 45°", "stripes 90°", "stripes 135°",
+    "checker", "dots: disk", "dots: square", "dots: triangle", "photo", "noise",
+)
+
+
+class TextureDataset(NamedTuple):
+    """A labelled batch of images from :func:`make_texture_dataset`.
+
+    Attributes:
+        images (Tensor[N, 3, S, S]): RGB in ``[0, 1]``.
+        labels (Tensor[N]): int64 indices into :data:`TEXTURE_CLASSES`.
+    """
+
+    images: Tensor
+    labels: Tensor
+
+
+def make_texture_dataset(n: int, *, size: int = 32, seed: int | torch.Generator = 0) -> TextureDataset:
+    """A classification task whose solution needs edges, orientations and scales: textures vs photos.
+
+    Class ``i`` of :data:`TEXTURE_CLASSES` is drawn ``n / 10`` times (the first ``n % 10`` classes
+    once more), then the batch is shuffled. Every texture is drawn with random nuisances: two random
+    colours (at least 0.25 apart in mean brightness), a period in ``[4, 16]`` pixels, an orientation
+    jitter of ``+-15`` degrees around the class's angle (stripes) or a random one (checker), and a
+    random phase. Photos are random crops of ``grace_hopper`` (at 15 to 60 % of its size, flipped or
+    not). Half of the textures and photos are blurred (a 3x3 binomial kernel). Noise images are
+    uniform pixel noise, blurred or not, mixed with a flat random colour.
+    ``tools/train_loss_network.py`` trains the course's loss network on this task.
+
+    Args:
+        n (int): number of images, >= 1.
+        size (int, keyword-only): side ``S`` of the square images, >= 8. Default: ``32``.
+        seed (int | torch.Generator, keyword-only): the randomness. Default: ``0``.
+
+    Returns:
+        TextureDataset: ``(images, labels)``.
+
+    Example:
+        >>> images, labels = make_texture_dataset(20, size=16)
+        >>> images.shape, torch.bincount(labels).tolist()
+        (torch.Size([20, 3, 16, 16]), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+    """
+    n = check_int("n", n, minimum=1)
+    size = check_int("size", size, minimum=8)
+    gen = as_generator("seed", seed)
+    photo = load_sample_image("grace_hopper")  # (3, 600, 512)
+    labels = torch.arange(n) % len(TEXTURE_CLASSES)
+    labels = labels[torch.randperm(n, generator=gen)]  # (N,)
+    images = torch.empty(n, 3, size, size)
+    for i, label in enumerate(labels.tolist()):
+        images[i] = _draw_class(TEXTURE_CLASSES[label], size, photo, gen)
+    return TextureDataset(images, labels)
+
+
+def _uniform(gen: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand((), generator=gen))
+
+
+def _draw_class(name: str, size: int, photo: Tensor, gen: torch.Generator) -> Tensor:
+    """One image of class ``name`` with the nuisances of :func:`make_texture_dataset`."""
+    if name == "noise":
+        mix = _uniform(gen, 0.3, 1.0)
+        image = mix * torch.rand(3, size, size, generator=gen) + (1 - mix) * torch.rand(3, 1, 1, generator=gen)
+    elif name == "photo":
+        side = round(_uniform(gen, 0.15, 0.6) * min(photo.shape[-2:]))
+        top = int(torch.randint(photo.shape[-2] - side + 1, (), generator=gen))
+        left = int(torch.randint(photo.shape[-1] - side + 1, (), generator=gen))
+        image = _resize(photo[:, top : top + side, left : left + side], (size, size))
+        if float(torch.rand((), generator=gen)) < 0.5:
+            image = image.flip(-1)
+    else:
+        while True:  # two colours that differ in brightness, so the pattern is visible
+            colors = torch.rand(2, 3, generator=gen)
+            if abs(float(colors[0].mean() - colors[1].mean())) >= 0.25:
+                break
+        period = _uniform(gen, 4.0, 16.0)
+        kind, _, detail = name.partition(" ")
+        big = size + math.ceil(period) + 1  # draw larger, then crop at a random phase
+        palette = tuple(tuple(float(v) for v in c) for c in colors)
+        if kind == "stripes":
+            angle = math.radians(float(detail.rstrip("°")) + _uniform(gen, -15.0, 15.0))
+            image = make_texture("stripes", big, period=period, angle=angle, colors=palette)
+        elif kind == "checker":
+            image = make_texture("checker", big, period=period, angle=_uniform(gen, 0.0, math.pi), colors=palette)
+        else:
+            image = make_texture("dots", big, period=max(period, 6.0), shape=detail, colors=palette)
+        dy, dx = (int(v) for v in torch.randint(big - size + 1, (2,), generator=gen))
+        image = image[:, dy : dy + size, dx : dx + size]
+    if float(torch.rand((), generator=gen)) < 0.5:  # blur with a 3x3 binomial kernel
+        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (kernel[:, None] * kernel[None, :] / 16).expand(3, 1, 3, 3)  # (3, 1, 3, 3)
+        image = F.conv2d(F.pad(image[None], (1, 1, 1, 1), mode="replicate"), kernel, groups=3)[0]
+    return image.clamp(0.0, 1.0)

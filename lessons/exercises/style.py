@@ -1,11 +1,24 @@
 """Exercise checks for notebook 12 (perceptual loss): the Gram matrix and the multi-layer style loss.
 
-* 12.1 ``gram_matrix(features)``: ``Tensor[B, C, H, W] -> Tensor[B, C, C]``, ``F F^T / (C*H*W)``.
-* 12.2 ``style_loss(features, style_grams, weights)``: ``sum_j w_j * mean((G_j - A_j)^2)`` over the
-  layers of two dicts, with the style Gram matrices broadcast over the batch.
+* 12.1 ``gram_matrix(features)``: ``Tensor[B, C, H, W] -> Tensor[B, C, C]``, ``F F^T / (C*H*W)``
+  (Johnson et al. 2016, arXiv:1603.08155, eq. 3).
+* 12.2 ``style_loss(features, style_grams, weights)``: ``sum_j w_j * ||G_j - A_j||_F^2`` (eq. 4: the
+  squared Frobenius norm, summed over the ``C*C`` entries), averaged over the batch, with the style
+  Gram matrices broadcast over the batch.
 
-Each check compares the student's function with :mod:`lessons.style` on fixed edge cases first,
-then seeded random ones (see :func:`lessons.exercises.check_function`).
+Each check compares the student's function with :mod:`lessons.style` on fixed edge cases first, then
+seeded random ones (see :func:`lessons.exercises.check_function`). The cases are ordered so that
+each classic mistake fails first on the case whose hint names it:
+
+* 12.1: no normalization or ``F^T F`` instead of ``F F^T`` (case 2), dividing by ``H*W`` only
+  (case 3), mixing the images of a batch (case 6);
+* 12.2: the norm instead of its square (case 2), a mean over the ``C*C`` entries as in
+  ``pytorch/examples`` (case 3), a missing layer weight (case 4), a sum over the batch or only its
+  first image (case 6).
+
+The hand-computed case ``arange(12).view(1, 2, 2, 3)``: the channel rows are ``0..5`` and ``6..11``;
+their dot products are ``0^2+...+5^2 = 55``, ``0*6+...+5*11 = 145`` and ``6^2+...+11^2 = 451``;
+divided by ``C*H*W = 12`` they give ``[[4.5833, 12.0833], [12.0833, 37.5833]]``.
 """
 
 from __future__ import annotations
@@ -29,10 +42,16 @@ def check_gram_matrix(student: Callable) -> CheckReport:
     cases = [
         Case("one channel, one pixel: [[x^2]] / 1", (torch.tensor([[[[3.0]]]]),),
              hint="With C = H = W = 1 the Gram matrix is the square of the single value."),
-        Case("REFERENCES.md: arange(12).view(1, 2, 2, 3)", (torch.arange(12.0).view(1, 2, 2, 3),),
-             hint="Reshape to (B, C, H*W), multiply by the transpose (B, H*W, C), divide by C*H*W."),
+        Case("one channel of 2 x 3 pixels: [[sum of squares / 6]]", (torch.arange(6.0).view(1, 1, 2, 3),),
+             hint="The Gram matrix is C x C (here 1 x 1: one channel), the sum over positions of products "
+                  "of channel values, divided by the number of values C*H*W."),
+        Case("three channels of one pixel each (H = W = 1)", (torch.tensor([[[[1.0]], [[2.0]], [[3.0]]]]),),
+             hint="The normalization counts the channels too: divide by C*H*W, not only by H*W."),
+        Case("hand-computed: arange(12).view(1, 2, 2, 3) gives [[4.5833, 12.0833], [12.0833, 37.5833]]",
+             (torch.arange(12.0).view(1, 2, 2, 3),),
+             hint="The raw products F F^T are [[55, 145], [145, 451]]; eq. 3 divides them by C*H*W = 12."),
         Case("a non-square map, H != W", (_randn(1, 3, 2, 5, seed=1),),
-             hint="Flatten H and W together: features.reshape(B, C, H * W)."),
+             hint="One row per channel: F has shape (B, C, H*W), and F F^T is (B, C, C), not (B, H*W, H*W)."),
         Case("a batch of two images (one Gram matrix each)", (_randn(2, 4, 3, 3, seed=2),),
              hint="Use torch.bmm (batched) or einsum('bik,bjk->bij'); do not mix the images of a batch."),
         Case("float64 features keep their dtype", (_randn(2, 3, 4, 4, seed=3).double(),)),
@@ -50,6 +69,8 @@ def _layers(shapes: dict[str, tuple[int, ...]], seed: int) -> dict[str, torch.Te
 
 def check_style_loss(student: Callable) -> CheckReport:
     """Exercise 12.2: check ``style_loss(features, style_grams, weights) -> Tensor[]``."""
+    single = {"relu1_2": torch.tensor([[[[2.0]]]])}  # G = [[4]]
+    single_style = {"relu1_2": torch.tensor([[[1.0]]])}  # difference 3: squared 9, norm 3
     one = _layers({"relu1_2": (1, 3, 4, 4)}, seed=10)
     one_style = {"relu1_2": gram_matrix(_randn(1, 3, 4, 4, seed=20).abs())}
     two_shapes = {"relu1_2": (1, 4, 8, 8), "relu2_2": (1, 6, 4, 4)}
@@ -61,20 +82,26 @@ def check_style_loss(student: Callable) -> CheckReport:
     cases = [
         Case("identical Gram matrices give 0", (one, {"relu1_2": gram_matrix(one["relu1_2"])}),
              kwargs={"weights": {"relu1_2": 1.0}}),
-        Case("one layer, weight 1", (one, one_style), kwargs={"weights": {"relu1_2": 1.0}},
-             hint="Per layer: the mean (not the sum) of (G - A)^2 over the B*C*C entries."),
+        Case("one 1x1 Gram matrix, [[4]] against [[1]]: (4 - 1)^2 = 9", (single, single_style),
+             kwargs={"weights": {"relu1_2": 1.0}},
+             hint="Eq. 4 is the *squared* Frobenius norm: no square root."),
+        Case("one layer of 3 channels, weight 1", (one, one_style), kwargs={"weights": {"relu1_2": 1.0}},
+             hint="The squared Frobenius norm sums the squares over all C*C entries of a Gram matrix; a "
+                  "mean over them (F.mse_loss, as pytorch/examples does) is C^2 times smaller."),
         Case("one layer, weight 2.5", (one, one_style), kwargs={"weights": {"relu1_2": 2.5}},
              hint="Multiply each layer's loss by its weight."),
         Case("two layers with different weights", (two, two_style),
              kwargs={"weights": {"relu1_2": 1.0, "relu2_2": 4.0}},
              hint="Sum the weighted per-layer losses; each layer has its own number of channels."),
+        Case("a batch of 3 against one style image (broadcast the style Gram, average the images)",
+             (batch, batch_style), kwargs={"weights": {"relu1_2": 1.0, "relu2_2": 0.5, "relu3_3": 2.0}},
+             hint="Compare every image of the batch with the style Gram (batch size 1), sum each image's "
+                  "squares over (C, C), then take the mean over the batch, not the sum."),
         Case("a layer with weight 0 does not count", (two, two_style),
              kwargs={"weights": {"relu1_2": 0.0, "relu2_2": 1.0}}),
-        Case("a batch of 3 against one style image (broadcast the style Gram)", (batch, batch_style),
-             kwargs={"weights": {"relu1_2": 1.0, "relu2_2": 0.5, "relu3_3": 2.0}},
-             hint="The style Gram matrices have batch size 1: compare every image of the batch with them."),
     ]
     return check_function(
-        student, style_loss, cases, exercise="12.2", name="style_loss", atol=1e-7, rtol=1e-4,
-        hint="loss = sum over layers j of weights[j] * mean((gram_matrix(features[j]) - style_grams[j])**2).",
+        student, style_loss, cases, exercise="12.2", name="style_loss", atol=1e-6, rtol=1e-4,
+        hint="Per layer: ((G - A) ** 2) summed over the last two axes, averaged over the batch, times "
+             "the layer's weight; then add the layers up.",
     )
