@@ -46,13 +46,6 @@ def claim_add_close_to_concat_with_fewer_parameters(seed: int):
     )
 
 
-def claim_second_stack_refines_occluded_joints(seed: int):
-    """With intermediate supervision the second stack finds more occluded joints than the first."""
-    s = stacks(seed)["2 stacks, intermediate"]["stacks"]
-    gap = s[1]["pck_occluded"] - s[0]["pck_occluded"]
-    return gap, f"occluded PCK stack 1 {s[0]['pck_occluded']:.3f}, stack 2 {s[1]['pck_occluded']:.3f}"
-
-
 def claim_intermediate_supervision_makes_stack_one_a_predictor(seed: int):
     """The first stack's output locates joints (PCK > 0.7) only with intermediate supervision (< 0.5 without)."""
     r = stacks(seed)
