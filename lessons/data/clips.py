@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from lessons._checks import as_generator, check_choice, check_int, check_int_pair, check_non_negative, check_positive
-from lessons.data.scenes import MovingClip, _background, _colours, _paint, _visible, clip_flow
-from lessons.data.shapes import SHAPE_KINDS, mask_to_box, shape_mask
+from lessons.data.scenes import MovingClip, _background, _colours, _paint, _rasterize_tracks, _visible, clip_flow
+from lessons.data.shapes import SHAPE_KINDS, mask_to_box
 
 __all__ = ["CLIP_CATEGORIES", "VideoClip", "make_video_clip", "video_clip_flow"]
 
@@ -182,14 +182,7 @@ def make_video_clip(
         start, velocity = _motion(g, motion, n, n_frames, height, width, radii, max_speed)
         t = torch.arange(n_frames, dtype=torch.float64)[:, None, None]
         centers = start[None] + t * velocity[None]  # (T, N, 2)
-        full = torch.stack([
-            torch.stack([
-                shape_mask(SHAPE_KINDS[int(kinds[k])], (float(centers[i, k, 0]), float(centers[i, k, 1])),
-                           float(radii[k]), (height, width), angle=float(angles[k]))
-                for k in range(n)
-            ])
-            for i in range(n_frames)
-        ])  # (T, N, H, W)
+        full = _rasterize_tracks(kinds, centers, radii, angles, (height, width))  # (T, N, H, W)
         if not bool(full.flatten(2).any(2).all()):
             continue  # a thing left the image
         visible = torch.stack([_visible(f) for f in full])  # (T, N, H, W)

@@ -307,14 +307,7 @@ def make_moving_clip(
         velocity = low_v + (high_v - low_v) * _uniform(g, 0, 1, (count, 2))  # (N, 2)
         t = torch.arange(num_frames, dtype=torch.float64)[:, None, None]
         centers = start[None] + t * velocity[None]  # (T, N, 2)
-        full = torch.stack([
-            torch.stack([
-                shape_mask(SHAPE_KINDS[int(kinds[n])], (float(centers[i, n, 0]), float(centers[i, n, 1])),
-                           float(radii[n]), (height, width), angle=float(angles[n]))
-                for n in range(count)
-            ])
-            for i in range(num_frames)
-        ])  # (T, N, H, W)
+        full = _rasterize_tracks(kinds, centers, radii, angles, (height, width))  # (T, N, H, W)
         visible = torch.stack([_visible(f) for f in full])
         if all(_visible_enough(f, v, min_visible, 9) for f, v in zip(full, visible)):
             frames = torch.stack([_paint(background, v, colours, noise, g) for v in visible])
@@ -349,3 +342,16 @@ def clip_flow(clip: MovingClip, frame: int, reference: int) -> Tensor:
     shift = (reference - frame) * clip.velocities  # (N, 2)
     masks = clip.masks[frame].float()  # (N, H, W), disjoint
     return torch.einsum("nc,nhw->chw", shift, masks)  # (2, H, W)
+
+
+def _rasterize_tracks(kinds: Tensor, centers: Tensor, radii: Tensor, angles: Tensor,
+                      size: tuple[int, int]) -> Tensor:
+    """Full (unoccluded) masks of N moving shapes in T frames: ``centers`` is (T, N, 2)."""
+    return torch.stack([
+        torch.stack([
+            shape_mask(SHAPE_KINDS[int(kinds[k])], (float(centers[i, k, 0]), float(centers[i, k, 1])),
+                       float(radii[k]), size, angle=float(angles[k]))
+            for k in range(centers.shape[1])
+        ])
+        for i in range(centers.shape[0])
+    ])  # (T, N, H, W)
