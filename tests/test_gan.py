@@ -10,7 +10,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from lessons.cycle import gan_loss, patch_discriminator
-from lessons.experiments.gan import high_frequency_energy, mode_accuracy, nearest_distance, psnr, sharpness_ratio
+from lessons.experiments.gan import (
+    high_frequency_energy,
+    mode_accuracy,
+    nearest_distance,
+    psnr,
+    radial_power_spectrum,
+    sharpness_ratio,
+    spectral_gap,
+)
 from lessons.gan import (
     ConditionalMLP,
     ConditionalPatchGAN,
@@ -247,6 +255,72 @@ def test_high_frequency_energy_against_a_loop_and_properties():
         sharpness_ratio(x, torch.zeros_like(x))
     with pytest.raises(ValueError, match="images"):
         high_frequency_energy(torch.zeros(1, 1, 2, 9))
+
+
+def _slow_radial_power(x: torch.Tensor) -> torch.Tensor:
+    """The definition with an explicit DFT sum and explicit rings, for small images."""
+    b_, c_, h, w = x.shape
+    n_rings = min(h, w) // 2 + 1
+    out = torch.zeros(b_, n_rings, dtype=torch.float64)
+    for b in range(b_):
+        sums, counts = [0.0] * n_rings, [0] * n_rings
+        for u in range(h):
+            for v in range(w):
+                fu = u if u < (h + 1) // 2 else u - h  # torch.fft.fftfreq's order: 0, 1, .., -1
+                fv = v if v < (w + 1) // 2 else v - w
+                k = round(math.sqrt(fu * fu + fv * fv))
+                if k >= n_rings:
+                    continue
+                power = 0.0
+                for c in range(c_):
+                    img = (x[b, c].double() - x[b, c].double().mean()).tolist()
+                    re = im = 0.0
+                    for i in range(h):
+                        for j in range(w):
+                            angle = -2 * math.pi * (u * i / h + v * j / w)
+                            re += img[i][j] * math.cos(angle)
+                            im += img[i][j] * math.sin(angle)
+                    power += (re * re + im * im) / c_
+                sums[k] += power
+                counts[k] += 1
+        out[b] = torch.tensor([s / n for s, n in zip(sums, counts)], dtype=torch.float64)
+    return out
+
+
+def test_radial_power_spectrum_against_the_definition_and_a_hand_case():
+    x = torch.rand(2, 2, 6, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.allclose(radial_power_spectrum(x), _slow_radial_power(x), rtol=1e-9, atol=1e-9)
+    # hand case: a cosine of 2 cycles across an 8 x 8 image puts all its power on ring 2, at (0, +-2):
+    # |FFT| there is 8 * 8 / 2 = 32, power 1024; ring 2 holds the 12 frequencies with round(|f|) = 2:
+    # (+-2, 0), (0, +-2) and the 8 of (+-1, +-2), (+-2, +-1) (|f| = 2.24)
+    j = torch.arange(8.0)
+    stripes = torch.cos(2 * math.pi * 2 * j / 8).expand(8, 8)[None, None]  # varies along x
+    spectrum = radial_power_spectrum(stripes)
+    expected = torch.zeros(1, 5)
+    expected[0, 2] = 2 * 1024 / 12
+    assert torch.allclose(spectrum, expected, atol=1e-3)
+
+
+def test_spectral_gap_properties():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(4, 3, 16, 16, generator=g)
+    shifted = torch.roll(x, shifts=(3, 5), dims=(-2, -1))  # same detail, other place
+    assert spectral_gap(shifted, x, min_frequency=3).item() == pytest.approx(0.0, abs=1e-5)
+    assert psnr(shifted, x).mean().item() < 20  # ... which PSNR does see
+    assert spectral_gap(2 * x, x, min_frequency=3).item() == pytest.approx(math.log10(4), rel=1e-5)
+    blurred = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    noisy = x + 0.5 * torch.randn(x.shape, generator=g)
+    assert spectral_gap(blurred, x, min_frequency=3).item() > 0.3  # too little power: blur
+    assert spectral_gap(noisy, x, min_frequency=3).item() > 0.3  # too much power: noise is not rewarded
+    assert sharpness_ratio(noisy, x).item() > 1.0
+    with pytest.raises(ValueError, match="min_frequency"):
+        spectral_gap(x, x, min_frequency=9)
+    with pytest.raises(ValueError, match="min_frequency"):
+        spectral_gap(x, x, min_frequency=0)
+    with pytest.raises(ValueError, match="pred"):
+        spectral_gap(x[:, :, :8], x, min_frequency=2)
+    with pytest.raises(ValueError, match="images"):
+        radial_power_spectrum(x[0])
 
 
 def test_sr_generator_shapes_and_bilinear_start():
