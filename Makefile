@@ -16,16 +16,19 @@ PYTEST_ARGS ?=
 # `make claims` re-runs every notebook claim at 1, 2 and 4 threads.
 TEST_ENV := MPLBACKEND=Agg LESSONS_WIDGETS=static PYTHONHASHSEED=0
 
-.PHONY: help setup lab check test unit claims student grade check-notebooks bench clean
+.PHONY: help setup lab check test unit claims student grade check-notebooks bench site browser nbgrader clean
 
 help:
 	@echo "make lab      set up .venv if needed, copy new notebooks to work/ and open JupyterLab there"
-	@echo "make check    grade your own notebooks in work/ (passed / not attempted / failed)"
+	@echo "make check    grade your own notebooks in work/ (passed / not attempted / failed / missing / error)"
 	@echo "make test     set up .venv if needed, then run the unit tests and execute every notebook"
 	@echo "make claims   re-run every notebook claim at seeds 0-2 and 1/2/4 threads (NB=02 for one)"
 	@echo "make student  regenerate notebooks/ (student versions) from solutions/ (masters); NB=02 for one"
-	@echo "make grade NB=returned.ipynb   run returned notebooks and tabulate their checks"
+	@echo "make grade NB=\"files or folders\" [OUT=grades TIMEOUT=120 NB_TIMEOUT=600 JOBS=2]   grade returned notebooks into OUT/gradebook.csv"
 	@echo "make bench    run the speed comparisons in benchmarks/"
+	@echo "make site     build the course as a website in _site/ (notebooks executed, answers left out) and check it"
+	@echo "make browser  drive JupyterLab and the built site in headless Chromium (apt-get install chromium)"
+	@echo "make nbgrader install nbgrader (the nbgrader extra) and run its preprocessors on every master"
 	@echo "make clean    remove .venv and caches"
 
 setup: $(STAMP)
@@ -60,7 +63,8 @@ lab: $(STAMP)
 # Grade your own workspace notebooks, as an instructor would; nothing in work/ is modified.
 check: $(STAMP)
 	@ls work/*.ipynb >/dev/null 2>&1 || { echo "no notebooks in work/ yet: run make lab first"; exit 1; }
-	$(TEST_ENV) $(PY) tools/nbtools.py grade work/*.ipynb
+	$(TEST_ENV) $(PY) tools/grader.py work/*.ipynb --no-gradebook --jobs $(JOBS) \
+	  --timeout $(or $(TIMEOUT),120) --notebook-timeout $(or $(NB_TIMEOUT),600)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope \
@@ -78,15 +82,36 @@ claims: $(STAMP)
 student: $(STAMP)
 	$(PY) tools/nbtools.py student $(NB)
 
+# Grade returned notebooks (files or folders): the checks run in the grader, not in the notebook.
+# TIMEOUT: seconds per cell and per call of a student's function; NB_TIMEOUT: per notebook;
+# JOBS: notebooks graded at once; SANDBOX: a command to run students' code under (README).
+# Writes $(OUT)/gradebook.csv and gradebook.json (default grades/).
 grade: $(STAMP)
-	@test -n "$(NB)" || { echo 'usage: make grade NB="returned1.ipynb returned2.ipynb"'; exit 1; }
-	$(TEST_ENV) $(PY) tools/nbtools.py grade $(NB)
+	@test -n "$(NB)" || { echo 'usage: make grade NB="returned/ alice.ipynb" [OUT=grades TIMEOUT=120 JOBS=2]'; exit 1; }
+	$(TEST_ENV) $(PY) tools/grader.py $(NB) --out $(or $(OUT),grades) --jobs $(JOBS) \
+	  --timeout $(or $(TIMEOUT),120) --notebook-timeout $(or $(NB_TIMEOUT),600) \
+	  $(if $(SANDBOX),--sandbox "$(SANDBOX)")
 
 check-notebooks: $(STAMP)
 	$(PY) tools/nbtools.py check
 
 bench: $(STAMP)
 	PY=$(PY) bash benchmarks/run_all.sh
+
+# The course as a static website: every student notebook executed (JOBS at a time) and rendered,
+# the README's course map as the landing page, the glossary; then every page is checked.
+site: $(STAMP)
+	$(TEST_ENV) $(PY) tools/site.py build --jobs $(JOBS) --timeout $(CELL_TIMEOUT)
+	$(PY) tools/site.py verify
+
+# A student's session in the system's headless Chromium; screenshots in tests/artifacts/browser/.
+browser: $(STAMP)
+	$(PY) -m pytest -m browser -p no:cacheprovider tests/test_browser.py $(PYTEST_ARGS)
+
+# nbgrader is an extra, not part of dev: its JupyterLab extensions would clutter a student's lab.
+nbgrader: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[nbgrader]'
+	$(PY) -m pytest -p no:cacheprovider tests/test_nbgrader.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

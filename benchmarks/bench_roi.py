@@ -34,7 +34,8 @@ import torchvision.ops as tvo
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from lessons.roi import _axis_corners, _channels_last_table, roi_align, roi_pool  # noqa: E402
+from lessons.roi import roi_align, roi_align_grid, roi_align_sample_coordinate, roi_pool  # noqa: E402
+from lessons.roi_fast import bilinear_corners, channels_last_table  # noqa: E402
 
 BATCH, CHANNELS, SIZE, NUM_ROIS, OUT, STRIDE = 2, 256, 100, 512, 7, 16
 
@@ -56,27 +57,21 @@ def roi_align_padded_grid(input, rois, output_size, spatial_scale, aligned=False
     masked out (weight 0). Same result as roi_align(sampling_ratio=-1); bags of fixed size."""
     _, channels, height, width = input.shape
     num_rois, dtype = rois.shape[0], input.dtype
-    offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (rois[:, 1:] * spatial_scale - offset).unbind(dim=1)
-    roi_w, roi_h = x2 - x1, y2 - y1
-    if not aligned:
-        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
-    bin_h, bin_w = roi_h / output_size, roi_w / output_size
-    grid_h, grid_w = torch.ceil(bin_h).long().clamp(min=0), torch.ceil(bin_w).long().clamp(min=0)
-    top_h, top_w = int(grid_h.max()), int(grid_w.max())
+    g = roi_align_grid(rois[:, 1:], output_size, spatial_scale, -1, aligned)  # the library's geometry
+    top_h, top_w = int(g.grid_h.max()), int(g.grid_w.max())
     p = torch.arange(output_size, dtype=dtype)
 
     def axis(start, step, grid, top, size):  # (K, P, G) sample coordinates along one axis
         i = torch.arange(top, dtype=dtype)
-        c = start[:, None, None] + p[None, :, None] * step[:, None, None] \
-            + (i + 0.5) * step[:, None, None] / grid.clamp(min=1).to(dtype)[:, None, None]
+        c = roi_align_sample_coordinate(start[:, None, None], step[:, None, None], p[None, :, None], i,
+                                        grid.clamp(min=1).to(dtype)[:, None, None])
         used = (torch.arange(top) < grid[:, None])[:, None, :]  # (K, 1, G)
         valid = (c >= -1) & (c <= size)
-        low, high, w_low, w_high = _axis_corners(c, size, valid)
+        low, high, w_low, w_high = bilinear_corners(c, size, valid)
         return low, high, w_low * (valid & used), w_high * (valid & used)
 
-    yl, yh, wyl, wyh = axis(y1, bin_h, grid_h, top_h, height)  # (K, PH, GH)
-    xl, xh, wxl, wxh = axis(x1, bin_w, grid_w, top_w, width)  # (K, PW, GW)
+    yl, yh, wyl, wyh = axis(g.y1, g.bin_h, g.grid_h, top_h, height)  # (K, PH, GH)
+    xl, xh, wxl, wxh = axis(g.x1, g.bin_w, g.grid_w, top_w, width)  # (K, PW, GW)
     row = rois[:, 0].long()[:, None, None, None, None] * height
     ys = torch.stack([yl, yh], -1)[:, :, None, :, None, :, None]  # (K, PH, 1, GH, 1, 2, 1)
     xs = torch.stack([xl, xh], -1)[:, None, :, None, :, None, :]  # (K, 1, PW, 1, GW, 1, 2)
@@ -84,8 +79,8 @@ def roi_align_padded_grid(input, rois, output_size, spatial_scale, aligned=False
     wx = torch.stack([wxl, wxh], -1)[:, None, :, None, :, None, :]
     index = ((row[..., None, None] + ys) * width + xs).reshape(num_rois * output_size**2, -1)
     weight = (wy * wx).reshape(num_rois * output_size**2, -1)
-    pooled = F.embedding_bag(index, _channels_last_table(input), mode="sum", per_sample_weights=weight)
-    count = (grid_h * grid_w).clamp(min=1).repeat_interleave(output_size**2).to(dtype)
+    pooled = F.embedding_bag(index, channels_last_table(input), mode="sum", per_sample_weights=weight)
+    count = (g.grid_h * g.grid_w).clamp(min=1).repeat_interleave(output_size**2).to(dtype)
     pooled = pooled / count[:, None]
     return pooled.reshape(num_rois, output_size, output_size, channels).permute(0, 3, 1, 2).contiguous()
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_yolact.py
 
 Greedy NMS is :func:`torchvision.ops.nms` (compiled C++/CUDA) and, for small N, the readable Python
-loop :func:`lessons.yolact.greedy_nms`. FastNMS (:func:`lessons.yolact.fast_nms`) is a handful of
+loop :func:`lessons.nms.greedy_nms`. FastNMS (:func:`lessons.nms.fast_nms`) is a handful of
 tensor ops: one N x N IoU matrix, ``triu``, a column max. The ratio ``greedy / fast`` > 1 means
 FastNMS is faster. The boxes are clustered like detector outputs (several boxes per object), with
 distinct random scores; ``kept`` shows how many boxes each keeps (FastNMS keeps a subset).
@@ -19,10 +19,10 @@ from torch.utils import benchmark
 from torchvision.ops import nms
 
 try:
-    from lessons.yolact import fast_nms, greedy_nms
+    from lessons.nms import fast_nms, greedy_nms
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from lessons.yolact import fast_nms, greedy_nms
+    from lessons.nms import fast_nms, greedy_nms
 
 
 def clustered_boxes(n: int, device: torch.device, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

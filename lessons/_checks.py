@@ -4,14 +4,19 @@ Every public function validates what it is given and raises :class:`TypeError` (
 object or dtype) or :class:`ValueError` (right kind, wrong shape or value). The message always names
 the argument, says what was expected and what was received, for example::
 
-    ValueError: boxes: expected a Tensor of shape (K, 5) with rows (batch_index, x1, y1, x2, y2),
-    got shape (3, 4). Pass a list of (L, 4) tensors, one per image, to give boxes without a batch index.
+    >>> check_boxes("boxes", torch.tensor([[0.0, 0.0, 2.0, 1.0], [3.0, 0.0, 1.0, 1.0]]))
+    Traceback (most recent call last):
+        ...
+    ValueError: boxes: expected x1 <= x2 and y1 <= y2 in every row, got row 1 = [3.0, 0.0, 1.0, 1.0]
 
-These helpers return nothing useful and only raise; they are private to the package.
+The ``check_*`` helpers only raise (``check_int`` and ``check_int_pair`` also return the
+normalized value); they are private to the package. A public function calls them once, at its
+door, then hands the checked values to a private core (``_name``) that does not check again.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -31,6 +36,9 @@ __all__ = [
     "check_int_pair",
     "check_int",
     "check_finite",
+    "check_boxes",
+    "check_int_tensor",
+    "check_labels",
     "as_generator",
 ]
 
@@ -110,14 +118,14 @@ def _check_real(name: str, value: object) -> float:
 
 
 def check_positive(name: str, value: object) -> None:
-    """Raise unless ``value`` is a real number > 0."""
-    if not _check_real(name, value) > 0:
+    """Raise unless ``value`` is a finite real number > 0 (NaN and inf are refused)."""
+    if not 0 < _check_real(name, value) < math.inf:
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
 
 
 def check_non_negative(name: str, value: object) -> None:
-    """Raise unless ``value`` is a real number >= 0."""
-    if not _check_real(name, value) >= 0:
+    """Raise unless ``value`` is a finite real number >= 0 (NaN and inf are refused)."""
+    if not 0 <= _check_real(name, value) < math.inf:
         raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
 
 
@@ -148,7 +156,6 @@ def check_int_pair(name: str, value: object, *, minimum: int = 1) -> tuple[int, 
     return pair
 
 
-
 def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     """Return ``value`` if it is an ``int`` (not a ``bool``) that is at least ``minimum``.
 
@@ -171,6 +178,96 @@ def check_finite(name: str, value: Tensor) -> None:
     if value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
         bad = int((~torch.isfinite(value)).sum())
         raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf value(s) in shape {tuple(value.shape)}")
+
+
+def check_boxes(
+    name: str,
+    boxes: object,
+    *,
+    n: int | None = None,
+    allow_swapped: bool = False,
+    allow_empty: bool = True,
+) -> None:
+    """Raise unless ``boxes`` is a floating ``Tensor[N, 4]`` of finite ``(x1, y1, x2, y2)`` rows.
+
+    Args:
+        name (str): the argument's name, used in every message.
+        boxes (object): the value to check.
+        n (int | None): the number of rows required; ``None`` (default) accepts any ``N``.
+        allow_swapped (bool): accept rows with ``x1 > x2`` or ``y1 > y2`` (for functions that
+            order the corners themselves); default ``False``: every row must have
+            ``x1 <= x2`` and ``y1 <= y2``.
+        allow_empty (bool): accept ``N = 0``; default ``True``.
+
+    Raises:
+        TypeError: not a tensor, or not floating point (integer, bool and complex boxes).
+        ValueError: wrong shape, empty when ``allow_empty=False``, a NaN/inf coordinate, or a
+            swapped row when ``allow_swapped=False``.
+    """
+    check_floating(name, boxes)
+    assert isinstance(boxes, Tensor)
+    layout = f"({'N' if n is None else n}, 4) with rows (x1, y1, x2, y2)"
+    check_shape(name, boxes, (n, 4), layout)
+    if not allow_empty and boxes.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one box, got shape {tuple(boxes.shape)}")
+    values = boxes.detach()
+    check_finite(name, values)
+    if not allow_swapped and values.shape[0]:
+        bad = (values[:, 2] < values[:, 0]) | (values[:, 3] < values[:, 1])  # (N,)
+        if bool(bad.any()):
+            row = int(bad.nonzero()[0])
+            raise ValueError(
+                f"{name}: expected x1 <= x2 and y1 <= y2 in every row, got row {row} = "
+                f"{values[row].tolist()}"
+            )
+
+
+_INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+
+def check_int_tensor(name: str, value: object) -> None:
+    """Raise ``TypeError`` unless ``value`` is an integer tensor (bool, float, complex are refused)."""
+    check_tensor(name, value)
+    if value.dtype not in _INTEGER_DTYPES:  # type: ignore[union-attr]
+        raise TypeError(
+            f"{name}: expected an integer tensor (int64/int32/int16/int8/uint8), "
+            f"got dtype {value.dtype}"  # type: ignore[union-attr]
+        )
+
+
+def check_labels(
+    name: str,
+    labels: object,
+    *,
+    n: int | None = None,
+    low: int | None = 0,
+    high: int | None = None,
+) -> None:
+    """Raise unless ``labels`` is an integer ``Tensor[N]`` with every value in ``[low, high)``.
+
+    Args:
+        name (str): the argument's name, used in every message.
+        labels (object): the value to check (class indices, part indices ...).
+        n (int | None): the required length; ``None`` (default) accepts any.
+        low (int | None): the smallest valid value; ``None``: no lower bound. Default: ``0``.
+        high (int | None): one past the largest valid value; ``None`` (default): no upper bound.
+    """
+    check_int_tensor(name, labels)
+    assert isinstance(labels, Tensor)
+    check_shape(name, labels, (n,), f"({'N' if n is None else n},)")
+    if labels.numel() and (low is not None or high is not None):
+        bad = torch.zeros_like(labels, dtype=torch.bool)
+        if low is not None:
+            bad |= labels < low
+        if high is not None:
+            bad |= labels >= high
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0])
+            if low is None:
+                want = f"< {high}"
+            else:
+                want = f"in [{low}, {high})" if high is not None else f">= {low}"
+            raise ValueError(f"{name}: expected values {want}, got {name}[{i}] = {int(labels[i])}")
 
 
 def as_generator(name: str, seed: object) -> torch.Generator:

@@ -18,24 +18,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lessons._checks import check_floating, check_ndim, check_same_dtype
+from lessons._checks import check_boxes, check_same_dtype
 
 __all__ = ["box_area", "box_iou", "box_iou_loop"]
-
-
-def _check_boxes(name: str, boxes: Tensor) -> None:
-    check_floating(name, boxes)
-    check_ndim(name, boxes, 2, "(N, 4) with rows (x1, y1, x2, y2)")
-    if boxes.shape[1] != 4:
-        raise ValueError(
-            f"{name}: expected shape (N, 4) with rows (x1, y1, x2, y2), got shape {tuple(boxes.shape)}"
-        )
-    if bool(((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).any()):
-        row = int(((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).nonzero()[0])
-        raise ValueError(
-            f"{name}: expected x1 <= x2 and y1 <= y2 in every row, got row {row} = "
-            f"{boxes[row].tolist()}"
-        )
 
 
 def box_area(boxes: Tensor) -> Tensor:
@@ -46,8 +31,16 @@ def box_area(boxes: Tensor) -> Tensor:
 
     Returns:
         Tensor[N]: ``(x2 - x1) * (y2 - y1)``.
+
+    Raises:
+        TypeError: ``boxes`` is not a floating-point tensor.
+        ValueError: not ``(N, 4)``, a NaN/inf coordinate, or a row with ``x1 > x2`` or ``y1 > y2``.
     """
-    _check_boxes("boxes", boxes)
+    check_boxes("boxes", boxes)
+    return _box_area(boxes)
+
+
+def _box_area(boxes: Tensor) -> Tensor:
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
@@ -68,11 +61,13 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         >>> box_iou(torch.tensor([[0., 0., 2., 2.]]), torch.tensor([[1., 1., 3., 3.]]))
         tensor([[0.1429]])
     """
-    _check_boxes("boxes1", boxes1)
-    _check_boxes("boxes2", boxes2)
-    check_same_dtype("boxes2", boxes2, "boxes1", boxes1)
-    area1 = box_area(boxes1)  # (N,)
-    area2 = box_area(boxes2)  # (M,)
+    _check_box_pair(boxes1, boxes2)
+    return _box_iou(boxes1, boxes2)
+
+
+def _box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
+    area1 = _box_area(boxes1)  # (N,)
+    area2 = _box_area(boxes2)  # (M,)
     top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])  # (N, M, 2)
     bottom_right = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])  # (N, M, 2)
     wh = (bottom_right - top_left).clamp(min=0)  # (N, M, 2): no overlap -> 0, never negative
@@ -81,8 +76,23 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     return inter / union
 
 
+def _check_box_pair(boxes1: Tensor, boxes2: Tensor) -> None:
+    check_boxes("boxes1", boxes1)
+    check_boxes("boxes2", boxes2)
+    check_same_dtype("boxes2", boxes2, "boxes1", boxes1)
+
+
 def box_iou_loop(boxes1: Tensor, boxes2: Tensor) -> Tensor:
-    """The definition of :func:`box_iou`, one pair at a time (slow; for teaching and tests)."""
+    """The definition of :func:`box_iou`, one pair at a time (slow; for teaching and tests).
+
+    Args:
+        boxes1 (Tensor[N, 4]): rows ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``.
+        boxes2 (Tensor[M, 4]): the same format and dtype.
+
+    Returns:
+        Tensor[N, M]: the IoUs in ``boxes1``'s dtype; ``nan`` where the union is empty.
+    """
+    _check_box_pair(boxes1, boxes2)
     out = torch.zeros(len(boxes1), len(boxes2), dtype=boxes1.dtype)
     for i, (ax1, ay1, ax2, ay2) in enumerate(boxes1.tolist()):
         for j, (bx1, by1, bx2, by2) in enumerate(boxes2.tolist()):

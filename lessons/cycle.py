@@ -23,20 +23,27 @@ Summary:
       real = 1, fake = 0, mean over every patch of a PatchGAN output.
     - :func:`cycle_consistency_loss` (Eq. 2, weighted by λ of Eq. 3) and :func:`identity_loss`.
     - :func:`image_pool_query` / :class:`ImagePool` — the history of 50 generated images that the
-      discriminators see (Shrivastava et al. 2017).
-    - :func:`resnet_generator`, :func:`patch_discriminator` — the reference networks with every size
-      a parameter; :func:`make_cycle_gan` builds a CPU-sized set, :func:`cycle_gan_step` updates
-      G, F, D_X, D_Y in the reference's order.
+      discriminators see (Shrivastava et al. 2017); they live in :mod:`lessons.image_pool`.
+    - :func:`resnet_generator`, :func:`patch_discriminator`, :func:`init_normal_` — the reference
+      networks with every size a parameter, in :mod:`lessons.gan_networks` (shared with pix2pix);
+      :func:`make_cycle_gan` builds a CPU-sized set, :func:`cycle_gan_step` updates G, F, D_X, D_Y
+      in the reference's order.
     - :func:`translation_error`, :func:`output_diversity` — measure a translation against a known
       ground truth (the course's toy domains know it), and how much its outputs differ.
+
+    The pool and the networks are re-exported here, so ``from lessons.cycle import ImagePool``
+    keeps working. Inputs are checked once, at the public door (:func:`cycle_gan_step` then calls
+    the losses' private cores); images and discriminator outputs are not scanned for NaN, which
+    passes through into the losses.
 
 Deviations from the paper / reference:
     - Names follow the paper: ``G`` (reference ``netG_A``), ``F`` (``netG_B``), ``D_Y``
       (``netD_A``, judges Y = B images), ``D_X`` (``netD_B``).
     - One weight ``λ`` for both cycle directions (the reference has ``lambda_A``, ``lambda_B``,
       both 10 by default).
-    - The image pool draws from an explicit :class:`torch.Generator` instead of Python's ``random``
-      (same probabilities, see :func:`image_pool_query`).
+    - The image pool and the weight initialization draw from the course's ``seed: int |
+      torch.Generator`` instead of Python's ``random`` and torch's global generator (same
+      probabilities, see :func:`lessons.image_pool.image_pool_query`).
     - :func:`make_cycle_gan` defaults to tiny networks (16x16 images on one CPU thread); the
       builders' own defaults are the reference's (``resnet_9blocks``, ``n_layers_D = 3``, 64 filters).
     - No learning-rate schedule (the reference keeps ``lr`` for 100 epochs, then decays it linearly).
@@ -60,9 +67,18 @@ from lessons._checks import (
     check_positive,
     check_same_device,
     check_same_dtype,
-    check_tensor,
     describe,
 )
+from lessons.gan_networks import (  # re-exported: notebooks and lessons.gan import them from here
+    NORMS,
+    ResnetBlock,
+    _norm_layer,  # noqa: F401  (lessons.gan builds its U-Net with it)
+    init_normal_,
+    patch_discriminator,
+    patch_receptive_field,
+    resnet_generator,
+)
+from lessons.image_pool import ImagePool, image_pool_query
 
 __all__ = [
     "GAN_MODES",
@@ -86,8 +102,6 @@ __all__ = [
 
 #: The adversarial objectives :func:`gan_loss` knows (the reference's ``--gan_mode``).
 GAN_MODES = ("vanilla", "lsgan", "wgangp")
-#: The normalization layers the networks can use (the reference's ``--norm``).
-NORMS = ("instance", "batch", "none")
 
 # the reference's GANLoss labels: real_label = 1.0, fake_label = 0.0
 _REAL_LABEL = 1.0
@@ -137,6 +151,11 @@ def gan_loss(prediction: Tensor, target_is_real: bool, *, gan_mode: str = "lsgan
     if not isinstance(target_is_real, bool):
         raise TypeError(f"target_is_real: expected a bool, got {describe(target_is_real)}")
     check_choice("gan_mode", gan_mode, GAN_MODES)
+    return _gan_loss(prediction, target_is_real, gan_mode)
+
+
+def _gan_loss(prediction: Tensor, target_is_real: bool, gan_mode: str) -> Tensor:
+    """:func:`gan_loss` without the checks."""
     if gan_mode == "wgangp":
         return -prediction.mean() if target_is_real else prediction.mean()
     label = _REAL_LABEL if target_is_real else _FAKE_LABEL
@@ -205,6 +224,13 @@ def cycle_consistency_loss(
     _check_image_pair("real_y", real_y, "reconstructed_y", reconstructed_y)
     check_same_dtype("real_y", real_y, "real_x", real_x)
     check_non_negative("weight", weight)
+    return _cycle_consistency_loss(real_x, reconstructed_x, real_y, reconstructed_y, weight)
+
+
+def _cycle_consistency_loss(
+    real_x: Tensor, reconstructed_x: Tensor, real_y: Tensor, reconstructed_y: Tensor, weight: float
+) -> Tensor:
+    """:func:`cycle_consistency_loss` without the checks."""
     forward_cycle = (reconstructed_x - real_x).abs().mean()  # E_x |F(G(x)) - x|
     backward_cycle = (reconstructed_y - real_y).abs().mean()  # E_y |G(F(y)) - y|
     return weight * (forward_cycle + backward_cycle)
@@ -257,345 +283,16 @@ def identity_loss(
     check_same_dtype("real_y", real_y, "real_x", real_x)
     check_non_negative("weight", weight)
     check_non_negative("identity_weight", identity_weight)
+    return _identity_loss(real_x, mapped_x, real_y, mapped_y, weight, identity_weight)
+
+
+def _identity_loss(
+    real_x: Tensor, mapped_x: Tensor, real_y: Tensor, mapped_y: Tensor, weight: float, identity_weight: float
+) -> Tensor:
+    """:func:`identity_loss` without the checks."""
     same_x = (mapped_x - real_x).abs().mean()  # E_x |F(x) - x|
     same_y = (mapped_y - real_y).abs().mean()  # E_y |G(y) - y|
     return weight * identity_weight * (same_x + same_y)
-
-
-# ------------------------------------------------------------------------------------- image pool
-
-
-def _check_pool_size(pool_size: object) -> int:
-    if isinstance(pool_size, bool) or not isinstance(pool_size, int):
-        raise TypeError(f"pool_size: expected an int, got {describe(pool_size)}")
-    if pool_size < 0:
-        raise ValueError(f"pool_size: expected an int >= 0, got {pool_size}")
-    return pool_size
-
-
-def image_pool_query(
-    images: Tensor,
-    pool: Tensor,
-    *,
-    pool_size: int = 50,
-    generator: torch.Generator | None = None,
-) -> tuple[Tensor, Tensor]:
-    """The images a discriminator sees instead of the newest fakes, and the updated history.
-
-    A discriminator trained only on the latest generator's output can forget what older fakes
-    looked like, and the generator can then go back to them (the two chase each other). The
-    reference keeps a history of up to ``pool_size`` generated images (Shrivastava et al. 2017,
-    CycleGAN Sec. 4) and, image by image, in batch order:
-
-    1. while the history holds fewer than ``pool_size`` images: store the image, return it;
-    2. once full: draw ``u ~ U[0, 1)``; if ``u > 0.5`` draw a slot ``k`` uniformly in
-       ``0 .. pool_size - 1``, return the stored image ``k`` and store the new image in its place;
-       otherwise return the new image.
-
-    So after warm-up half the returned images (on average) come from the history.
-
-    Args:
-        images (Tensor[B, C, H, W]): the latest generated images.
-        pool (Tensor[M, C, H, W]): the history so far, ``0 <= M <= pool_size``; ``M = 0`` at the
-            start (``images.new_empty(0, C, H, W)``). Not modified.
-        pool_size (int): capacity, ``>= 0``. ``0`` turns the pool off: ``images`` is returned
-            unchanged. Default: ``50`` (the reference's CycleGAN default; pix2pix uses 0).
-        generator (torch.Generator | None): the random source, for reproducible runs. ``None``
-            uses torch's global generator. Default: ``None``.
-
-    Returns:
-        tuple[Tensor[B, C, H, W], Tensor[M', C, H, W]]: the images to show the discriminator
-        (detached, like the reference's ``image.data``) and the new history,
-        ``M' = min(pool_size, M + B)``.
-
-    Note:
-        The reference draws with Python's ``random``: ``random.uniform(0, 1) > 0.5`` and
-        ``random.randint(0, pool_size - 1)`` (inclusive). Here, for each image once the pool is
-        full, ``torch.rand((), generator=generator) > 0.5`` and, only then,
-        ``torch.randint(pool_size, (), generator=generator)`` (exclusive upper end) — the same
-        probabilities and the same number of draws in the same order, so a seeded generator makes
-        the pool deterministic. A slot replaced earlier in the batch can be drawn again, so an image
-        of this very batch may come back in place of a later one, as in the reference.
-    """
-    check_floating("images", images)
-    check_ndim("images", images, 4, "(B, C, H, W)")
-    check_tensor("pool", pool)
-    check_ndim("pool", pool, 4, "(M, C, H, W)")
-    pool_size = _check_pool_size(pool_size)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: expected a torch.Generator or None, got {describe(generator)}")
-    if pool_size == 0:  # no history: the identity, as in the reference
-        return images, pool
-    if images.shape[0] == 0:  # nothing to show, nothing to store
-        return images.detach(), pool.detach().clone()
-    if pool.shape[0] > pool_size:
-        raise ValueError(f"pool: expected at most pool_size={pool_size} images, got {pool.shape[0]}")
-    if pool.shape[0] > 0 and pool.shape[1:] != images.shape[1:]:
-        raise ValueError(
-            f"pool: expected images of shape (C, H, W) = {tuple(images.shape[1:])} like images, "
-            f"got {tuple(pool.shape[1:])}"
-        )
-    if pool.shape[0] > 0:
-        check_same_dtype("pool", pool, "images", images)
-
-    stored = list(pool.detach().clone())  # M tensors (C, H, W); the caller's pool stays unchanged
-    returned = []
-    for image in images.detach():  # (C, H, W), one image at a time, in batch order
-        if len(stored) < pool_size:  # warm-up: keep it and show it
-            stored.append(image.clone())
-            returned.append(image)
-        elif torch.rand((), generator=generator).item() > 0.5:  # reference: random.uniform(0, 1) > 0.5
-            slot = int(torch.randint(pool_size, (), generator=generator))  # randint(0, pool_size - 1)
-            returned.append(stored[slot])
-            stored[slot] = image.clone()
-        else:
-            returned.append(image)
-    new_pool = torch.stack(stored) if stored else pool.detach().clone()  # (M', C, H, W)
-    return torch.stack(returned), new_pool  # (B, C, H, W), (M', C, H, W)
-
-
-class ImagePool:
-    """A stateful wrapper around :func:`image_pool_query` (the reference's ``ImagePool``).
-
-    Args:
-        pool_size (int): capacity, ``>= 0``; ``0`` passes images through. Default: ``50``.
-        generator (torch.Generator | None): random source for the 50/50 draws. Default: ``None``
-            (torch's global generator).
-
-    Example:
-        >>> pool = ImagePool(2, generator=torch.Generator().manual_seed(0))
-        >>> pool.query(torch.zeros(3, 1, 2, 2)).shape, len(pool)
-        (torch.Size([3, 1, 2, 2]), 2)
-    """
-
-    def __init__(self, pool_size: int = 50, *, generator: torch.Generator | None = None) -> None:
-        self.pool_size = _check_pool_size(pool_size)
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator: expected a torch.Generator or None, got {describe(generator)}")
-        self.generator = generator
-        self.images: Tensor | None = None  # (M, C, H, W) once the first batch arrives
-
-    def __len__(self) -> int:
-        return 0 if self.images is None else int(self.images.shape[0])
-
-    def query(self, images: Tensor) -> Tensor:
-        """Return as many images as given, mixing in stored ones; see :func:`image_pool_query`."""
-        check_floating("images", images)
-        check_ndim("images", images, 4, "(B, C, H, W)")
-        pool = images.new_empty((0, *images.shape[1:])) if self.images is None else self.images
-        returned, self.images = image_pool_query(
-            images, pool, pool_size=self.pool_size, generator=self.generator
-        )
-        return returned
-
-
-# --------------------------------------------------------------------------------------- networks
-
-
-def _norm_layer(norm: str, channels: int) -> nn.Module:
-    if norm == "instance":  # the reference: affine=False, track_running_stats=False
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
-    if norm == "batch":
-        return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
-    return nn.Identity()
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}: expected an int, got {describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return value
-
-
-class ResnetBlock(nn.Module):
-    """``x + conv-norm-ReLU-conv-norm(x)`` with 3x3 convolutions and reflection padding.
-
-    Args:
-        channels (int): input = output channels.
-        norm (str): one of :data:`NORMS`. Default: ``"instance"``.
-
-    Shape:
-        ``(B, channels, H, W) -> (B, channels, H, W)``.
-    """
-
-    def __init__(self, channels: int, *, norm: str = "instance") -> None:
-        super().__init__()
-        _check_count("channels", channels, 1)
-        check_choice("norm", norm, NORMS)
-        bias = norm != "batch"  # the reference: a bias only where no affine norm follows
-        self.block = nn.Sequential(
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3, bias=bias),
-            _norm_layer(norm, channels),
-            nn.ReLU(inplace=True),
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3, bias=bias),
-            _norm_layer(norm, channels),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.block(x)  # the residual keeps the input's content by default
-
-
-def resnet_generator(
-    in_channels: int = 3,
-    out_channels: int = 3,
-    *,
-    ngf: int = 64,
-    n_blocks: int = 9,
-    n_downsampling: int = 2,
-    norm: str = "instance",
-) -> nn.Sequential:
-    """The reference's ``ResnetGenerator`` (after Johnson et al. 2016), every size a parameter.
-
-    ``c7s1-ngf``, ``n_downsampling`` stride-2 3x3 convolutions (channels doubling), ``n_blocks``
-    :class:`ResnetBlock`, as many stride-1/2 transposed convolutions back, ``c7s1-out``, ``tanh``::
-
-        (B, in, H, W) -> (B, ngf, H, W) -> (B, ngf * 2**n, H / 2**n, W / 2**n)
-                      -> ... blocks ... -> (B, ngf, H, W) -> (B, out, H, W) in [-1, 1]
-
-    Args:
-        in_channels (int): input channels. Default: ``3``.
-        out_channels (int): output channels. Default: ``3``.
-        ngf (int): filters of the first layer. Default: ``64``.
-        n_blocks (int): residual blocks at the lowest resolution, ``>= 0``. Default: ``9``
-            (``resnet_9blocks``, the reference's CycleGAN default for 256x256; ``6`` for 128x128).
-        n_downsampling (int): stride-2 steps, ``>= 0``; H and W must be divisible by
-            ``2**n_downsampling``. Default: ``2``.
-        norm (str): one of :data:`NORMS`. Default: ``"instance"`` (CycleGAN's ``--norm``).
-
-    Returns:
-        nn.Sequential: ``(B, in_channels, H, W) -> (B, out_channels, H, W)``.
-
-    Note:
-        Reflection padding needs ``H, W > 3`` for the 7x7 layers and ``H, W / 2**n_downsampling > 1``
-        inside the blocks. :func:`make_cycle_gan` uses ``n_downsampling = 0`` on 16x16 images:
-        downsampling a 16x16 image buys little receptive field and the transposed convolutions
-        that undo it add checkerboard artefacts that a few hundred steps do not remove.
-    """
-    in_channels = _check_count("in_channels", in_channels, 1)
-    out_channels = _check_count("out_channels", out_channels, 1)
-    ngf = _check_count("ngf", ngf, 1)
-    n_blocks = _check_count("n_blocks", n_blocks, 0)
-    n_downsampling = _check_count("n_downsampling", n_downsampling, 0)
-    check_choice("norm", norm, NORMS)
-    bias = norm != "batch"
-    layers: list[nn.Module] = [
-        nn.ReflectionPad2d(3),
-        nn.Conv2d(in_channels, ngf, 7, bias=bias),  # (B, ngf, H, W)
-        _norm_layer(norm, ngf),
-        nn.ReLU(inplace=True),
-    ]
-    for i in range(n_downsampling):
-        c = ngf * 2**i
-        layers += [
-            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=bias),  # (B, 2c, H/2, W/2)
-            _norm_layer(norm, 2 * c),
-            nn.ReLU(inplace=True),
-        ]
-    inner = ngf * 2**n_downsampling
-    layers += [ResnetBlock(inner, norm=norm) for _ in range(n_blocks)]
-    for i in reversed(range(n_downsampling)):
-        c = ngf * 2**i
-        layers += [
-            nn.ConvTranspose2d(2 * c, c, 3, stride=2, padding=1, output_padding=1, bias=bias),  # (B, c, 2H, 2W)
-            _norm_layer(norm, c),
-            nn.ReLU(inplace=True),
-        ]
-    layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]  # (B, out, H, W)
-    return nn.Sequential(*layers)
-
-
-def patch_discriminator(
-    in_channels: int = 3,
-    *,
-    ndf: int = 64,
-    n_layers: int = 3,
-    norm: str = "instance",
-) -> nn.Sequential:
-    """The reference's PatchGAN (``NLayerDiscriminator``): one real/fake logit per image patch.
-
-    All kernels are 4x4 with padding 1: a stride-2 conv (``ndf`` filters, LeakyReLU 0.2, no norm),
-    ``n_layers - 1`` stride-2 convs doubling the filters (at most ``8 * ndf``) + norm + LeakyReLU,
-    one stride-1 conv + norm + LeakyReLU, and a stride-1 conv to one channel (no sigmoid: use the
-    logits with :func:`gan_loss`). A 256x256 input gives a 30x30 map of 70x70 patches
-    (:func:`patch_receptive_field`).
-
-    Args:
-        in_channels (int): image channels (pix2pix: input + output channels). Default: ``3``.
-        ndf (int): filters of the first layer. Default: ``64``.
-        n_layers (int): stride-2 layers, ``>= 1``. Default: ``3`` (the 70x70 PatchGAN).
-        norm (str): one of :data:`NORMS`. Default: ``"instance"`` (CycleGAN; pix2pix uses
-            ``"batch"``).
-
-    Returns:
-        nn.Sequential: ``(B, in_channels, H, W) -> (B, 1, h, w)`` with, per stride-2 layer,
-        ``H -> H // 2`` and then ``-1`` for each stride-1 layer (256 -> 128 -> 64 -> 32 -> 31 -> 30).
-    """
-    in_channels = _check_count("in_channels", in_channels, 1)
-    ndf = _check_count("ndf", ndf, 1)
-    n_layers = _check_count("n_layers", n_layers, 1)
-    check_choice("norm", norm, NORMS)
-    bias = norm != "batch"
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1),  # (B, ndf, H/2, W/2)
-        nn.LeakyReLU(0.2, inplace=True),
-    ]
-    mult = 1
-    for n in range(1, n_layers + 1):
-        prev, mult = mult, min(2**n, 8)
-        stride = 2 if n < n_layers else 1  # the last of these keeps the resolution (minus one)
-        layers += [
-            nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1, bias=bias),
-            _norm_layer(norm, ndf * mult),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-    layers += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]  # (B, 1, h, w) patch logits
-    return nn.Sequential(*layers)
-
-
-def patch_receptive_field(n_layers: int = 3) -> int:
-    """The side in pixels of the input patch each output of :func:`patch_discriminator` sees.
-
-    Walk the layers backwards: a ``k x k`` conv with stride ``s`` turns a field of ``r`` outputs
-    into ``(r - 1) * s + k`` inputs. The layers are ``n_layers`` stride-2 convs and two stride-1
-    convs, all ``k = 4``.
-
-    Args:
-        n_layers (int): as in :func:`patch_discriminator`, ``>= 1``. Default: ``3``.
-
-    Returns:
-        int: 16, 34, 70, 142, 286 for ``n_layers`` = 1 .. 5.
-    """
-    n_layers = _check_count("n_layers", n_layers, 1)
-    field = 1
-    for stride in [1, 1] + [2] * n_layers:  # output -> input
-        field = (field - 1) * stride + 4
-    return field
-
-
-def init_normal_(module: nn.Module, std: float = 0.02, *, generator: torch.Generator | None = None) -> nn.Module:
-    """The reference's ``init_type='normal'``: conv weights ``N(0, std)``, biases 0, norm scales ``N(1, std)``.
-
-    Args:
-        module (nn.Module): initialized in place, every submodule.
-        std (float): standard deviation, ``> 0``. Default: ``0.02``.
-        generator (torch.Generator | None): random source. Default: ``None`` (global).
-
-    Returns:
-        nn.Module: ``module``, for chaining.
-    """
-    check_positive("std", std)
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std, generator=generator)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, std, generator=generator)
-            nn.init.zeros_(m.bias)
-    return module
 
 
 # --------------------------------------------------------------------------------------- training
@@ -670,18 +367,18 @@ def make_cycle_gan(
     check_positive("lr", lr)
     check_non_negative("beta1", beta1)
     g = init_normal_(resnet_generator(x_channels, y_channels, ngf=ngf, n_blocks=n_blocks,
-                                      n_downsampling=n_downsampling, norm=norm), generator=gen)
+                                      n_downsampling=n_downsampling, norm=norm), seed=gen)
     f = init_normal_(resnet_generator(y_channels, x_channels, ngf=ngf, n_blocks=n_blocks,
-                                      n_downsampling=n_downsampling, norm=norm), generator=gen)
-    d_x = init_normal_(patch_discriminator(x_channels, ndf=ndf, n_layers=n_layers, norm=norm), generator=gen)
-    d_y = init_normal_(patch_discriminator(y_channels, ndf=ndf, n_layers=n_layers, norm=norm), generator=gen)
+                                      n_downsampling=n_downsampling, norm=norm), seed=gen)
+    d_x = init_normal_(patch_discriminator(x_channels, ndf=ndf, n_layers=n_layers, norm=norm), seed=gen)
+    d_y = init_normal_(patch_discriminator(y_channels, ndf=ndf, n_layers=n_layers, norm=norm), seed=gen)
     betas = (float(beta1), 0.999)
     opt_g = torch.optim.Adam(itertools.chain(g.parameters(), f.parameters()), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(itertools.chain(d_x.parameters(), d_y.parameters()), lr=lr, betas=betas)
     pool_seed = seed + 1 if isinstance(seed, int) else int(torch.randint(2**62, (), generator=gen))
     pool_gen = torch.Generator().manual_seed(pool_seed)
-    return CycleGAN(g, f, d_x, d_y, opt_g, opt_d,
-                    ImagePool(pool_size, generator=pool_gen), ImagePool(pool_size, generator=pool_gen))
+    # the two pools share one generator, drawing in turn
+    return CycleGAN(g, f, d_x, d_y, opt_g, opt_d, ImagePool(pool_size, seed=pool_gen), ImagePool(pool_size, seed=pool_gen))
 
 
 def _set_requires_grad(nets: tuple[nn.Module, ...], flag: bool) -> None:
@@ -736,6 +433,10 @@ def cycle_gan_step(
     for name, value in (("real_x", real_x), ("real_y", real_y)):
         check_floating(name, value)
         check_ndim(name, value, 4, "(B, C, H, W)")
+        if value.numel() == 0:
+            raise ValueError(f"{name}: expected a non-empty batch of images, got {describe(value)}")
+    check_same_dtype("real_y", real_y, "real_x", real_x)
+    check_same_device("real_y", real_y, "real_x", real_x)
     check_non_negative("weight", weight)
     check_non_negative("identity_weight", identity_weight)
     check_choice("gan_mode", gan_mode, GAN_MODES)
@@ -757,14 +458,14 @@ def cycle_gan_step(
     # 2. generators, with the discriminators frozen (their gradients are not needed here)
     _set_requires_grad((d_x, d_y), False)
     model.opt_g.zero_grad(set_to_none=True)
-    loss_g = gan_loss(d_y(fake_y), True, gan_mode=gan_mode)  # fool D_Y
-    loss_f = gan_loss(d_x(fake_x), True, gan_mode=gan_mode)  # fool D_X
+    # the inputs were checked above: from here on the private cores, without checking again
+    loss_g = _gan_loss(d_y(fake_y), True, gan_mode)  # fool D_Y
+    loss_f = _gan_loss(d_x(fake_x), True, gan_mode)  # fool D_X
     cycle_x = (rec_x - real_x).abs().mean()
     cycle_y = (rec_y - real_y).abs().mean()
-    loss_cycle = cycle_consistency_loss(real_x, rec_x, real_y, rec_y, weight=weight)
+    loss_cycle = _cycle_consistency_loss(real_x, rec_x, real_y, rec_y, weight)
     if use_identity:
-        loss_idt = identity_loss(real_x, f(real_x), real_y, g(real_y), weight=weight,
-                                 identity_weight=identity_weight)
+        loss_idt = _identity_loss(real_x, f(real_x), real_y, g(real_y), weight, identity_weight)
     else:
         loss_idt = real_x.new_zeros(())
     total_g = loss_g + loss_f + loss_cycle + loss_idt
@@ -775,11 +476,9 @@ def cycle_gan_step(
     _set_requires_grad((d_x, d_y), True)
     model.opt_d.zero_grad(set_to_none=True)
     pooled_y = model.pool_y.query(fake_y.detach())
-    loss_d_y = 0.5 * (gan_loss(d_y(real_y), True, gan_mode=gan_mode)
-                      + gan_loss(d_y(pooled_y), False, gan_mode=gan_mode))
+    loss_d_y = 0.5 * (_gan_loss(d_y(real_y), True, gan_mode) + _gan_loss(d_y(pooled_y), False, gan_mode))
     pooled_x = model.pool_x.query(fake_x.detach())
-    loss_d_x = 0.5 * (gan_loss(d_x(real_x), True, gan_mode=gan_mode)
-                      + gan_loss(d_x(pooled_x), False, gan_mode=gan_mode))
+    loss_d_x = 0.5 * (_gan_loss(d_x(real_x), True, gan_mode) + _gan_loss(d_x(pooled_x), False, gan_mode))
     (loss_d_y + loss_d_x).backward()
     model.opt_d.step()
 

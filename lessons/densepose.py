@@ -43,6 +43,10 @@ Deviations from the reference:
   top-left corner, ``(1, 1)`` its bottom-right one;
 * the head is small (2 convolutions of 32 channels instead of 8 of 512; 14 x 14 RoIs upsampled to
   28 x 28 rather than 28 x 28 to 112 x 112), and there is no confidence estimation.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations

@@ -437,9 +437,9 @@ def make_pix2pix(a_channels: int = 1, b_channels: int = 1, *, num_downs: int = 4
     check_positive("lr", lr)
     check_non_negative("beta1", beta1)
     g_init = as_generator("seed", seed)
-    g = init_normal_(UNetGenerator(a_channels, b_channels, num_downs=num_downs, ngf=ngf, norm=norm), generator=g_init)
+    g = init_normal_(UNetGenerator(a_channels, b_channels, num_downs=num_downs, ngf=ngf, norm=norm), seed=g_init)
     d = init_normal_(ConditionalPatchGAN(a_channels, b_channels, ndf=ndf, n_layers=n_layers, norm=norm),
-                     generator=g_init)
+                     seed=g_init)
     betas = (float(beta1), 0.999)
     return Pix2Pix(g, d, torch.optim.Adam(g.parameters(), lr=lr, betas=betas),
                    torch.optim.Adam(d.parameters(), lr=lr, betas=betas))

@@ -38,6 +38,10 @@ Deviations from the reference code, each stated again where it applies:
 * DARK's blur always uses the Gaussian formula for its kernel (OpenCV switches to fixed tables for
   kernels of 3, 5 and 7), works on any kernel size including 1 (= no blur; the reference's
   ``dr[border:-border]`` is empty for kernel 1), and is computed in float64.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from torch import Tensor
 from lessons._checks import (
     check_choice,
     check_floating,
+    check_int,
     check_int_pair,
     check_positive,
     check_tensor,
@@ -360,8 +365,7 @@ def decode_heatmaps(
         )
     check_choice("method", method, DECODE_METHODS)
     if method == "dark":
-        odd_int = isinstance(blur_kernel, int) and not isinstance(blur_kernel, bool) and blur_kernel % 2 == 1
-        if not (odd_int and blur_kernel >= 1):
+        if check_int("blur_kernel", blur_kernel, minimum=1) % 2 == 0:
             raise ValueError(f"blur_kernel: expected an odd int >= 1 (1 = no blur), got {blur_kernel!r}")
     if method == "soft-argmax" and beta is not None:
         check_positive("beta", beta)
@@ -489,8 +493,8 @@ def pck(
         size, an error of exactly 15 px scores 1 at PCKh@0.5 here (and in HRNet), 0 in pytorch-pose.
 
     Args:
-        pred (Tensor[..., K, 2]): predicted ``(x, y)``.
-        target (Tensor[..., K, 2]): ground-truth ``(x, y)``, same shape and dtype.
+        pred (Tensor[..., K, 2]): predicted ``(x, y)``, finite where visible.
+        target (Tensor[..., K, 2]): ground-truth ``(x, y)``, same shape and dtype, finite where visible.
         threshold (float): ``t``, > 0 (0.5 for PCKh@0.5, 0.05 or 0.1 for PCK@0.05 / @0.1).
         normalize (float or Tensor): ``s``, > 0: one number, or a tensor broadcastable to
             ``pred.shape[:-1]`` (e.g. ``Tensor[N, 1]`` for one size per image).
@@ -534,6 +538,9 @@ def pck(
     else:
         check_positive("normalize", normalize)
     vis = _visible_mask(visible, lead, pred)  # (..., K)
+    for name, value in (("pred", pred), ("target", target)):
+        if bool((vis & ~torch.isfinite(value).all(dim=-1)).any()):
+            raise ValueError(f"{name}: expected finite coordinates for every visible keypoint, got NaN/inf")
     err = torch.linalg.vector_norm(pred - target, dim=-1) / normalize  # (..., K)
     correct = (err <= threshold) & vis
     return correct.sum().to(pred.dtype) / vis.sum().to(pred.dtype)
@@ -543,9 +550,7 @@ def pck(
 
 
 def _check_sigma(sigma: object) -> None:
-    check_positive("sigma", sigma)
-    if not math.isfinite(float(sigma)):  # type: ignore[arg-type]
-        raise ValueError(f"sigma: expected a finite positive number, got {sigma!r}")
+    check_positive("sigma", sigma)  # finite too: NaN and inf are refused
 
 
 def _point_pair(point: object) -> tuple[float, float]:

@@ -42,6 +42,10 @@ Deviations from the reference code:
   addition, used by the course because it trains in far fewer steps;
 * :func:`receptive_field` and :func:`conv_receptive_field` are teaching tools, not part of the
   reference.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -128,10 +132,23 @@ class Residual(nn.Module):
         self.downsample = nn.Conv2d(in_ch, out_ch, kernel_size=1) if in_ch != out_ch else None
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_features(x, self.bn1.num_features)  # shape and dtype only: no scan of the values
         out = self.conv1(F.relu(self.bn1(x)))
         out = self.conv2(F.relu(self.bn2(out)))
         out = self.conv3(F.relu(self.bn3(out)))
         return out + (x if self.downsample is None else self.downsample(x))
+
+
+def _check_features(x: object, channels: int, multiple: int = 1) -> None:
+    """``x``: a floating ``(B, channels, H, W)`` tensor with ``H, W`` divisible by ``multiple``."""
+    check_floating("x", x)
+    check_ndim("x", x, 4, "(B, C, H, W)")  # type: ignore[arg-type]
+    if x.shape[1] != channels:  # type: ignore[union-attr]
+        raise ValueError(f"x: expected {channels} channels, got shape {tuple(x.shape)}")  # type: ignore[union-attr]
+    if x.shape[-2] % multiple or x.shape[-1] % multiple:  # type: ignore[union-attr]
+        raise ValueError(
+            f"x: expected a height and width divisible by 2 ** depth = {multiple}, got shape {tuple(x.shape)}"  # type: ignore[union-attr]
+        )
 
 
 def _residuals(channels: int, num_blocks: int) -> nn.Sequential:
@@ -193,6 +210,7 @@ class Hourglass(nn.Module):
         self.fuse = nn.Conv2d(2 * channels, channels, kernel_size=1) if merge == "concat" else None
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_features(x, self.channels, 2**self.depth)  # shape and dtype only: no scan of the values
         low1 = self.low1(F.max_pool2d(x, 2, stride=2))  # (B, C, H/2, W/2)
         low3 = self.low3(self.low2(low1))
         up2 = F.interpolate(low3, scale_factor=2, mode="nearest")  # (B, C, H, W)

@@ -18,6 +18,10 @@ Deviations from the reference code (``princeton-vl/CornerNet``, ``xingyizhou/Cen
   (the references' ``_decode`` applies the sigmoid itself);
 * :func:`draw_gaussian` clips the bump at every border, also left of or above the map;
 * :func:`gaussian_radius` returns the real radius; the callers' ``max(0, int(r))`` is the caller's.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lessons._checks import (
-    check_choice, check_finite, check_floating, check_int, check_ndim, check_positive, check_shape, check_tensor,
-    describe,
+    check_choice, check_finite, check_floating, check_int, check_int_tensor, check_ndim, check_positive, check_shape,
+    check_tensor, describe,
 )
-from lessons.boxes import box_iou
+from lessons.detection_metrics import average_precision  # re-exported: notebook 09 imports it from here
 from lessons.heatmaps import render_heatmaps
 
 __all__ = [
@@ -142,8 +146,7 @@ def worst_case_iou(height, width, radius) -> Tensor:
         0.782
     """
     h, w = _sizes(height, width)
-    r = torch.as_tensor(radius, dtype=torch.float64)
-    check_finite("radius", r)
+    r = _as_real("radius", radius)
     if bool((r < 0).any()):
         raise ValueError(f"radius: expected values >= 0, got {r.min().item()!r}")
     return _worst_case_iou(*torch.broadcast_tensors(h, w, r))
@@ -206,6 +209,8 @@ def draw_gaussian(heatmap: Tensor, center, radius: int) -> Tensor:
     cx, cy = _point(center)
     check_int("radius", radius, minimum=0)
     height, width = heatmap.shape
+    if heatmap.numel() == 0:
+        return heatmap.clone()  # nothing to draw on
     ix, iy = int(cx), int(cy)  # the reference casts the centre to int (truncation)
     sigma = (2 * radius + 1) / 6
     bump = render_heatmaps(torch.tensor([[ix, iy]], dtype=torch.float64), (height, width), sigma, subpixel=True)[0]
@@ -284,6 +289,10 @@ class CornerPooling(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (Tensor[B, C, H, W]) -> Tensor[B, C, H, W]``."""
+        check_floating("x", x)
+        check_ndim("x", x, 4, "(B, C, H, W)")
+        if x.shape[1] != self.skip[0].in_channels:
+            raise ValueError(f"x: expected {self.skip[0].in_channels} channels, got shape {tuple(x.shape)}")
         a = _corner_pool(self.branch_a(x), self.directions[0])  # (B, hidden, H, W)
         b = _corner_pool(self.branch_b(x), self.directions[1])
         return self.out(F.relu(self.merge(a + b) + self.skip(x)))  # (B, C, H, W)
@@ -493,8 +502,9 @@ def decode_centers(heat: Tensor, wh: Tensor, offset: Tensor | None = None, *, k:
     the box ``(x + o_x - w/2, y + o_y - h/2, x + o_x + w/2, y + o_y + h/2)``.
 
     Args:
-        heat (Tensor[B, C, H, W]): centre probabilities; wh (Tensor[B, 2, H, W]): ``(w, h)`` per pixel.
-        offset (Tensor[B, 2, H, W] or None): ``(dx, dy)``. Default: ``None`` (zero).
+        heat (Tensor[B, C, H, W]): centre probabilities; wh (Tensor[B, 2, H, W]): ``(w, h)`` per
+            pixel, finite.
+        offset (Tensor[B, 2, H, W] or None): ``(dx, dy)``, finite. Default: ``None`` (zero).
         k (int): peaks kept. Default: ``100``. kernel (int): NMS window. Default: ``3``.
 
     Returns:
@@ -503,9 +513,13 @@ def decode_centers(heat: Tensor, wh: Tensor, offset: Tensor | None = None, *, k:
     check_floating("heat", heat)
     check_ndim("heat", heat, 4, "(B, C, H, W)")
     b, _, h, w = heat.shape
+    check_floating("wh", wh)
     check_shape("wh", wh, (b, 2, h, w), "(B, 2, H, W)")
+    check_finite("wh", wh)
     if offset is not None:
+        check_floating("offset", offset)
         check_shape("offset", offset, (b, 2, h, w), "(B, 2, H, W)")
+        check_finite("offset", offset)
     check_int("k", k, minimum=1)
     scores, cls, ys, xs = _topk(_nms(heat, _kernel(kernel)), k)  # (B, K)
     ctr = torch.stack([xs, ys], dim=2).to(heat.dtype)  # (B, K, 2)
@@ -522,8 +536,8 @@ def central_region(boxes: Tensor, n: int | Tensor = 3) -> Tensor:
     the middle ``1/n`` of the box on each axis.
 
     Args:
-        boxes (Tensor[..., 4]): ``(x1, y1, x2, y2)``. n (int or Tensor[...]): 3 for small boxes,
-            5 for large ones. Default: ``3``.
+        boxes (Tensor[..., 4]): ``(x1, y1, x2, y2)``, finite. n (int or integer Tensor[...]): >= 2;
+            3 for small boxes, 5 for large ones. Default: ``3``.
 
     Returns:
         Tensor[..., 4]: ``(ctl_x, ctl_y, cbr_x, cbr_y)``.
@@ -531,6 +545,17 @@ def central_region(boxes: Tensor, n: int | Tensor = 3) -> Tensor:
     check_floating("boxes", boxes)
     if boxes.ndim < 1 or boxes.shape[-1] != 4:
         raise ValueError(f"boxes: expected a tensor of shape (..., 4), got shape {tuple(boxes.shape)}")
+    check_finite("boxes", boxes)
+    if isinstance(n, Tensor):
+        check_int_tensor("n", n)
+        if n.numel() and bool((n < 2).any()):
+            raise ValueError(f"n: expected values >= 2, got {n.min().item()}")
+    else:
+        check_int("n", n, minimum=2)
+    return _central_region(boxes, n)
+
+
+def _central_region(boxes: Tensor, n: int | Tensor) -> Tensor:
     n = torch.as_tensor(n, dtype=boxes.dtype)[..., None]
     tl, br = boxes[..., :2], boxes[..., 2:]
     return torch.cat([((n + 1) * tl + (n - 1) * br) / (2 * n), ((n - 1) * tl + (n + 1) * br) / (2 * n)], dim=-1)
@@ -566,13 +591,17 @@ def triplet_check(
     check_floating("centers", centers)
     check_ndim("centers", centers, 3, "(B, M, 2)")
     check_shape("centers", centers, (b, None, 2), "(B, M, 2)")
+    check_finite("centers", centers)
     m = centers.shape[1]
+    check_floating("center_scores", center_scores)
     check_shape("center_scores", center_scores, (b, m))
+    check_finite("center_scores", center_scores)
+    check_int_tensor("center_labels", center_labels)
     check_shape("center_labels", center_labels, (b, m))
     check_positive("large_area", large_area)
     boxes = dets.boxes
     area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])  # (B, D)
-    region = central_region(boxes, torch.where(area < large_area, 3.0, 5.0))  # (B, D, 4)
+    region = _central_region(boxes, torch.where(area < large_area, 3, 5))  # (B, D, 4)
     cx, cy = centers[:, None, :, 0], centers[:, None, :, 1]  # (B, 1, M)
     inside = (cx > region[..., 0:1]) & (cx < region[..., 2:3]) & (cy > region[..., 1:2]) & (cy < region[..., 3:4])
     match = inside & (center_labels[:, None, :] == dets.labels[..., None]) & (center_scores[:, None, :] > 0)  # (B, D, M)
@@ -583,107 +612,33 @@ def triplet_check(
     return Detections(boxes.gather(1, order[..., None].expand(b, d, 4)), scores, dets.labels.gather(1, order))
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-
-def average_precision(
-    pred_boxes: list[Tensor],
-    pred_scores: list[Tensor],
-    gt_boxes: list[Tensor],
-    *,
-    iou_threshold: float = 0.5,
-    pred_labels: list[Tensor] | None = None,
-    gt_labels: list[Tensor] | None = None,
-) -> float:
-    """AP-lite: all-point interpolated average precision at one IoU threshold, mean over classes.
-
-    Detections of all images ranked by score (stable) are true positives when their best unmatched
-    ground truth (same image and class) has IoU ``>= iou_threshold``. With precision ``P`` and recall
-    ``R`` along the ranking, ``AP = sum_i (R_i - R_{i-1}) max_{j >= i} P_j`` (VOC 2010+). An
-    inverted box (``x2 < x1`` or ``y2 < y1``) is a false positive.
-
-    Note:
-        COCO matches at IoU ``>=`` the threshold (used here), Pascal VOC's ``voc_eval`` at ``>``; COCO
-        also averages over 101 recall points and 10 thresholds, which this "lite" version does not.
-
-    Args:
-        pred_boxes, pred_scores (list[Tensor[D_i, 4]], list[Tensor[D_i]]): detections per image.
-        gt_boxes (list[Tensor[G_i, 4]]): ground truth per image.
-        iou_threshold (float): in (0, 1]. Default: ``0.5``.
-        pred_labels, gt_labels (list[Tensor[D_i]], list[Tensor[G_i]] or None): classes, both or
-            neither; ``None`` = class-agnostic. Default: ``None``.
-
-    Returns:
-        float: AP in [0, 1] (``nan`` when there is no ground truth at all).
-
-    Example:
-        >>> gt = [torch.tensor([[0.0, 0.0, 10.0, 10.0]])]
-        >>> average_precision([torch.tensor([[0.0, 0.0, 10.0, 4.0], [0.0, 0.0, 10.0, 9.0]])],
-        ...                   [torch.tensor([0.9, 0.8])], gt)
-        0.5
-    """
-    for name, seq in (("pred_boxes", pred_boxes), ("pred_scores", pred_scores), ("gt_boxes", gt_boxes)):
-        if not isinstance(seq, (list, tuple)):
-            raise TypeError(f"{name}: expected a list of tensors (one per image), got {describe(seq)}")
-    if not len(pred_boxes) == len(pred_scores) == len(gt_boxes):
-        raise ValueError(f"pred_scores, gt_boxes: expected {len(pred_boxes)} entries (one per image) like pred_boxes")
-    if not (isinstance(iou_threshold, (int, float)) and 0 < iou_threshold <= 1):
-        raise ValueError(f"iou_threshold: expected a number in (0, 1], got {iou_threshold!r}")
-    if (pred_labels is None) != (gt_labels is None):
-        raise ValueError("pred_labels, gt_labels: give both or neither")
-    for i, (pb, ps, gb) in enumerate(zip(pred_boxes, pred_scores, gt_boxes)):
-        for name, t in ((f"pred_boxes[{i}]", pb), (f"gt_boxes[{i}]", gb)):
-            check_floating(name, t)
-            check_shape(name, t, (None, 4), "(N, 4)")
-            check_finite(name, t)
-        check_shape(f"pred_scores[{i}]", ps, (pb.shape[0],), "(D,)")
-    if pred_labels is None:
-        pred_labels = [torch.zeros(len(p), dtype=torch.long) for p in pred_boxes]
-        gt_labels = [torch.zeros(len(g), dtype=torch.long) for g in gt_boxes]
-    classes = sorted({int(c) for g in gt_labels for c in g.tolist()})
-    if not classes:
-        return float("nan")
-    aps = []
-    for c in classes:
-        records = []  # (score, image, box)
-        for i, (pb, ps, pl) in enumerate(zip(pred_boxes, pred_scores, pred_labels)):
-            records += [(float(s), i, pb[j]) for j, s in enumerate(ps.tolist()) if int(pl[j]) == c]
-        records.sort(key=lambda r: -r[0])  # stable: ties keep their order
-        gts = [gb[gl == c] for gb, gl in zip(gt_boxes, gt_labels)]
-        taken = [torch.zeros(len(g), dtype=torch.bool) for g in gts]
-        total = sum(len(g) for g in gts)
-        tp = []
-        for _, i, box in records:
-            hit = False
-            if len(gts[i]) and box[2] >= box[0] and box[3] >= box[1]:  # an inverted box matches nothing
-                iou = box_iou(box[None].to(gts[i].dtype), gts[i])[0].masked_fill(taken[i], -1.0)  # (G,)
-                best = int(iou.argmax())
-                if iou[best] >= iou_threshold:
-                    taken[i][best] = hit = True
-            tp.append(hit)
-        aps.append(_ap_from_ranking(tp, total))
-    return float(sum(aps) / len(aps))
-
-
-def _ap_from_ranking(tp: list[bool], total: int) -> float:
-    if not tp:
-        return 0.0
-    hits = torch.tensor(tp, dtype=torch.float64).cumsum(0)
-    precision = hits / torch.arange(1, len(tp) + 1, dtype=torch.float64)
-    recall = hits / total
-    envelope = precision.flip(0).cummax(0).values.flip(0)  # max_{j >= i} P_j
-    steps = torch.diff(recall, prepend=torch.zeros(1, dtype=torch.float64))
-    return float((steps * envelope).sum())
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
+def _as_real(name: str, value: object) -> Tensor:
+    """A number, a list of numbers or a real tensor -> a finite float64 tensor (bool and complex refused)."""
+    if isinstance(value, Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name}: expected a number or a real tensor, got dtype {value.dtype}")
+    elif isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
+        raise TypeError(f"{name}: expected a number, a list of numbers or a real tensor, got {describe(value)}")
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name}: expected a number, a list of numbers or a real tensor, got {describe(value)}") from None
+    check_finite(name, t)
+    return t
+
+
 def _sizes(height, width) -> tuple[Tensor, Tensor]:
-    h = torch.as_tensor(height, dtype=torch.float64)
-    w = torch.as_tensor(width, dtype=torch.float64)
+    h, w = _as_real("height", height), _as_real("width", width)
+    try:
+        torch.broadcast_shapes(h.shape, w.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"width: expected a shape broadcastable with height's {tuple(h.shape)}, got {tuple(w.shape)}"
+        ) from None
     for name, t in (("height", h), ("width", w)):
-        check_finite(name, t)
         if bool((t <= 0).any()):
             raise ValueError(f"{name}: expected sizes > 0, got {t.min().item()!r}")
     return h, w

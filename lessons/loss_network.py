@@ -33,6 +33,10 @@ Deviations from the paper and from ``pytorch/examples : fast_neural_style``:
   4, 8), although its third and fourth stages have two convolutions, not three, and each stage's
   output is rescaled to unit root-mean-square on the training images (a change of units that ReLU
   networks allow without changing the classifier), so equal style weights weigh the layers equally.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessons._checks import check_choice, check_floating, check_ndim, describe
+from lessons._checks import as_generator, check_choice, check_floating, check_int, check_ndim, describe
 
 __all__ = [
     "VGG16_LAYERS",
@@ -185,7 +189,7 @@ def vgg16_features(num_layers: int = 23) -> nn.Sequential:
         else:
             layers += [nn.Conv2d(in_channels, int(item), kernel_size=3, padding=1), nn.ReLU()]
             in_channels = int(item)
-    if not 1 <= num_layers <= len(layers):
+    if not 1 <= check_int("num_layers", num_layers) <= len(layers):
         raise ValueError(f"num_layers: expected 1..{len(layers)}, got {num_layers!r}")
     return nn.Sequential(*layers[:num_layers])
 
@@ -227,7 +231,8 @@ class RandomMultiScaleFeatures(nn.Module):
     (Ustyuzhaninov et al. 2017, arXiv:1606.00021), but a random network has no notion of objects.
 
     Args:
-        seed (int, keyword-only): seeds the filters and the calibration image. Default: ``0``.
+        seed (int | torch.Generator, keyword-only): the random source of the filters and the
+            calibration image (an int: the same network every time). Default: ``0``.
         channels (Sequence[int], keyword-only): output channels of the four stages.
             Default: ``(32, 64, 64, 64)``.
         kernel_sizes (Sequence[int], keyword-only): filter sizes of every stage (odd).
@@ -237,18 +242,18 @@ class RandomMultiScaleFeatures(nn.Module):
     def __init__(
         self,
         *,
-        seed: int = 0,
+        seed: int | torch.Generator = 0,
         channels: Sequence[int] = (32, 64, 64, 64),
         kernel_sizes: Sequence[int] = (3, 5, 7),
     ) -> None:
         super().__init__()
-        if len(channels) != 4 or not all(isinstance(c, int) and c >= len(kernel_sizes) for c in channels):
+        if len(channels) != 4 or not all(_is_int(c) and c >= len(kernel_sizes) for c in channels):
             raise ValueError(
                 f"channels: expected 4 stage widths, each >= {len(kernel_sizes)}, got {describe(channels)}"
             )
-        if not kernel_sizes or not all(isinstance(k, int) and k >= 1 and k % 2 for k in kernel_sizes):
+        if not kernel_sizes or not all(_is_int(k) and k >= 1 and k % 2 for k in kernel_sizes):
             raise ValueError(f"kernel_sizes: expected odd positive ints, got {describe(kernel_sizes)}")
-        generator = torch.Generator().manual_seed(seed)
+        generator = as_generator("seed", seed)
         size = max(kernel_sizes)
         stages = []
         x = imagenet_normalize(torch.rand(1, 3, 64, 64, generator=generator))  # calibration image
@@ -293,8 +298,7 @@ class SmallVGG(nn.Module):
         super().__init__()
         if len(channels) != 4 or not all(_is_int(c) and c >= 1 for c in channels):
             raise ValueError(f"channels: expected 4 positive widths, got {describe(channels)}")
-        if not _is_int(num_classes) or num_classes < 2:
-            raise ValueError(f"num_classes: expected an int >= 2, got {num_classes!r}")
+        check_int("num_classes", num_classes, minimum=2)
         stages, c_in = [], 3
         for j, c_out in enumerate(channels):
             pool: list[nn.Module] = [nn.MaxPool2d(2)] if j > 0 else []
@@ -317,6 +321,7 @@ class SmallVGG(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Class logits ``Tensor[B, num_classes]`` of ImageNet-normalized images ``x``."""
+        _check_images("x", x)
         return self.classifier(self.features(x)[-1].mean(dim=(2, 3)))  # (B, num_classes)
 
 
@@ -374,7 +379,8 @@ class LossNetwork(nn.Module):
         weights_path (str | os.PathLike | None, keyword-only): an explicit VGG16 state dict (the
             ``vgg16().state_dict()`` layout; keys ``features.{i}.weight``/``.bias``; a bare
             ``features`` state dict with keys ``{i}.weight`` works too). Default: ``None``.
-        seed (int, keyword-only): the random network's seed. Default: ``0``.
+        seed (int | torch.Generator, keyword-only): the random network's seed (used only by
+            ``network="random"``). Default: ``0``.
 
     Attributes:
         network (str): the network used (``"vgg16"``, ``"course"`` or ``"random"``).
@@ -397,7 +403,7 @@ class LossNetwork(nn.Module):
         *,
         network: str = "auto",
         weights_path: str | os.PathLike | None = None,
-        seed: int = 0,
+        seed: int | torch.Generator = 0,
     ) -> None:
         super().__init__()
         if isinstance(layers, str) or not isinstance(layers, (list, tuple)):
@@ -580,11 +586,10 @@ class TransformNet(nn.Module):
         super().__init__()
         if len(channels) != 3 or not all(isinstance(c, int) and c >= 1 for c in channels):
             raise ValueError(f"channels: expected 3 positive widths, got {describe(channels)}")
-        if not _is_int(num_residual) or num_residual < 0:
-            raise ValueError(f"num_residual: expected an int >= 0, got {num_residual!r}")
-        if not _is_int(upscale) or upscale < 1 or upscale & (upscale - 1):
+        check_int("num_residual", num_residual, minimum=0)
+        if check_int("upscale", upscale, minimum=1) & (upscale - 1):
             raise ValueError(f"upscale: expected a power of two >= 1, got {upscale!r}")
-        if not _is_int(outer_kernel) or outer_kernel < 1 or outer_kernel % 2 == 0:
+        if check_int("outer_kernel", outer_kernel, minimum=1) % 2 == 0:
             raise ValueError(f"outer_kernel: expected an odd int >= 1, got {outer_kernel!r}")
         c1, c2, c3 = channels
         k = outer_kernel

@@ -39,6 +39,10 @@ Deviations from the reference code:
       pastes nothing (detectron2 divides by zero).
     * :class:`MaskHead` zeroes the bias of the last 1x1 conv (torchvision keeps PyTorch's default
       uniform init there); the layers and their shapes are the same.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -50,19 +54,22 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lessons._checks import (
+    check_boxes,
     check_choice,
     check_finite,
     check_floating,
     check_int,
     check_int_pair,
+    check_labels,
     check_ndim,
+    check_positive,
     check_same_device,
     check_same_dtype,
     check_shape,
     check_tensor,
     describe,
 )
-from lessons.roi import roi_align
+from lessons.roi_fast import _roi_align
 
 __all__ = [
     "MaskHead",
@@ -196,22 +203,14 @@ class MaskHead(nn.Module):
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_boxes(name: str, boxes: Tensor, count: int | None = None) -> None:
-    check_floating(name, boxes)
-    check_shape(name, boxes, (count, 4), f"({'N' if count is None else count}, 4) with rows (x1, y1, x2, y2)")
-    check_finite(name, boxes)
+def _check_boxes(name: str, boxes: object, n: int | None = None) -> None:
+    # corners may come in either order: torchvision's pasting and RoIAlign accept that too
+    check_boxes(name, boxes, n=n, allow_swapped=True)
 
 
-def _check_labels(name: str, labels: Tensor, count: int, num_classes: int | None) -> None:
-    check_tensor(name, labels)
-    if labels.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8, torch.int8):
-        raise TypeError(f"{name}: expected an integer tensor of class indices, got dtype {labels.dtype}")
-    check_shape(name, labels, (count,), f"({count},), one class per RoI")
-    if num_classes is not None and labels.numel() and bool(((labels < 0) | (labels >= num_classes)).any()):
-        raise ValueError(
-            f"{name}: expected class indices in [0, {num_classes}) (one mask channel per class), "
-            f"got values {sorted(set(labels.tolist()))}"
-        )
+def _check_labels(name: str, labels: object, n: int, num_classes: int | None) -> None:
+    """Class indices, one per RoI, in ``[0, num_classes)`` (any value when ``num_classes`` is None)."""
+    check_labels(name, labels, n=n, low=None if num_classes is None else 0, high=num_classes)
 
 
 def _check_logits(mask_logits: Tensor) -> None:
@@ -249,13 +248,15 @@ def project_masks_on_boxes(gt_masks: Tensor, boxes: Tensor, matched_idxs: Tensor
                 [0.5000, 0.5000, 0.5000, 0.2500]])
     """
     check_tensor("gt_masks", gt_masks)
+    if gt_masks.is_complex():
+        raise TypeError(f"gt_masks: expected bool, integer or floating masks, got dtype {gt_masks.dtype}")
     check_ndim("gt_masks", gt_masks, 3, "(G, H, W)")
     _check_boxes("boxes", boxes)
     check_same_device("boxes", boxes, "gt_masks", gt_masks)
     _check_labels("matched_idxs", matched_idxs, boxes.shape[0], gt_masks.shape[0])
     check_int("M", M, minimum=1)
     rois = torch.cat([matched_idxs.to(boxes)[:, None], boxes], dim=1)  # (R, 5)
-    return roi_align(gt_masks[:, None].to(boxes), rois, (M, M), 1.0)[:, 0]  # (R, M, M)
+    return _roi_align(gt_masks[:, None].to(boxes), rois, M, M, 1.0, -1, False)[:, 0]  # (R, M, M)
 
 
 def _gt_channel(mask_logits: Tensor, labels: Tensor) -> Tensor:
@@ -382,12 +383,13 @@ def expand_boxes(boxes: Tensor, scale: float) -> Tensor:
 
     Args:
         boxes (Tensor[N, 4]): ``(x1, y1, x2, y2)``.
-        scale (float): the factor; pasting uses ``(M + 2 * padding) / M``.
+        scale (float): the factor, > 0; pasting uses ``(M + 2 * padding) / M``.
 
     Returns:
         Tensor[N, 4]: the scaled boxes, same dtype, in torchvision's order of operations.
     """
     _check_boxes("boxes", boxes)
+    check_positive("scale", scale)
     return _expand_boxes(boxes, float(scale))
 
 
@@ -467,10 +469,13 @@ def paste_mask_in_image(mask: Tensor, box: Tensor, image_shape: int | tuple[int,
                 [0.0000, 0.7071, 0.9000, 0.9000, 0.9000, 0.7071, 0.0000],
                 [0.0000, 0.1768, 0.2250, 0.2250, 0.2250, 0.1768, 0.0000]])
     """
-    check_tensor("mask", mask)
+    check_floating("mask", mask)
     check_ndim("mask", mask, 2, "(M, M)")
-    check_tensor("box", box)
+    if mask.shape[0] != mask.shape[1] or mask.shape[0] == 0:
+        raise ValueError(f"mask: expected a square M x M mask (M >= 1), got shape {tuple(mask.shape)}")
+    check_floating("box", box)
     check_shape("box", box, (4,), "(4,) = (x1, y1, x2, y2)")
+    check_finite("box", box)
     check_int("padding", padding, minimum=0)
     flat, height, width = _check_paste_inputs(mask[None], box[None], image_shape, False)
     return _paste(flat, box[None], height, width, padding)[0]

@@ -39,6 +39,10 @@ Deviations, stated again where they apply: one feature level instead of the pyra
 images are 32 x 32); no OHEM (the paper keeps the hardest negatives at 3:1), so the
 classification term is the mean cross-entropy over all positive and negative anchors; no context
 module, no dense 3D term; one face per image in the experiments (the functions take any number).
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from lessons._checks import (
     check_tensor,
     describe,
 )
-from lessons.boxes import box_iou
+from lessons.boxes import _box_iou
 
 __all__ = [
     "PAPER_WEIGHTS",
@@ -326,9 +330,9 @@ def match_anchors(
 
 def _match_anchors(anchors: Tensor, boxes: Tensor, pos_iou: float, neg_iou: float) -> tuple[Tensor, Tensor]:
     num = anchors.shape[0]
-    if boxes.shape[0] == 0:
+    if boxes.shape[0] == 0 or num == 0:
         return torch.zeros(num, dtype=torch.int64), torch.zeros(num, dtype=torch.int64)
-    iou = box_iou(_cxcywh_to_xyxy(anchors), boxes)  # (A, G)
+    iou = _box_iou(_cxcywh_to_xyxy(anchors), boxes)  # (A, G)
     best_iou, matched = iou.max(dim=1)  # (A,)
     labels = torch.full((num,), -1, dtype=torch.int64)
     labels[best_iou < neg_iou] = 0
@@ -573,6 +577,8 @@ def landmark_nme(pred: Tensor, target: Tensor, boxes: Tensor) -> Tensor:
         raise ValueError(f"pred: expected shape (N, L, 2), got shape {tuple(pred.shape)}")
     if target.shape != pred.shape:
         raise ValueError(f"target: expected shape {tuple(pred.shape)} like pred, got shape {tuple(target.shape)}")
+    check_finite("pred", pred)
+    check_finite("target", target)
     check_floating("boxes", boxes)
     if boxes.shape != (pred.shape[0], 4):
         raise ValueError(f"boxes: expected shape {(pred.shape[0], 4)}, got shape {tuple(boxes.shape)}")

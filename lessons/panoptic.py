@@ -1,4 +1,4 @@
-"""Panoptic segmentation: UPSNet's parameter-free panoptic head, the heuristic merge, and PQ.
+"""Panoptic segmentation: UPSNet's parameter-free panoptic head and the heuristic merge.
 
 Concept. Instance segmentation gives masks for countable *things* but leaves the background
 (*stuff*: sky, road, wall) unlabelled, and its masks may overlap. Panoptic segmentation labels every
@@ -24,8 +24,14 @@ instance i's class cropped to its box (0 outside), ``X_mask_i`` its mask logits 
 (0 outside), and the unknown channel is high where the semantic head sees a thing that no detected
 instance explains. ``argmax Z`` is the panoptic map; pixels that pick the unknown channel are void.
 The heuristic merge (detectron2 ``combine_semantic_and_instance_outputs``) instead pastes binary
-masks in score order and fills what is left with stuff from the semantic argmax. Panoptic Quality
-(panopticapi ``pq_compute``) matches segments at IoU > 0.5 and reports PQ = SQ x RQ.
+masks in score order and fills what is left with stuff from the semantic argmax. Panoptic Quality,
+which scores either map, lives in :mod:`lessons.panoptic_quality` (``panoptic_quality`` and ``VOID``
+are re-exported here).
+
+Validation. Each public function checks its arguments once and calls a private core (``_name``)
+that does not check again; :func:`upsnet_inference` and :func:`upsnet_panoptic_logits` call the
+cores of the steps they chain. Boxes, labels and scores must be finite; the logits (feature maps)
+are not scanned for NaN, which passes through to the pixels it touches.
 
 Deviations from the reference code (each is a ``Note:`` at the function).
 - Boxes are the course's continuous ``(x1, y1, x2, y2)`` (``lessons.data.mask_to_box``; a box over
@@ -34,14 +40,11 @@ Deviations from the reference code (each is a ``Note:`` at the function).
 - One image at a time (UPSNet asserts batch size 1); ``semantic_logits`` is ``(C, H, W)``.
 - With no instances UPSNet inserts one dummy instance channel of -10; we insert none and take the
   instance maximum in the unknown channel as 0 (the value outside every box).
-- Errors are ``ValueError``/``TypeError`` (panopticapi raises ``KeyError``), and unknown ground-truth
-  segment ids raise instead of being skipped. A mean over zero categories is NaN, not a
-  ``ZeroDivisionError``.
+- Errors are ``ValueError``/``TypeError`` naming the argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -49,8 +52,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lessons._checks import (
+    check_boxes,
+    check_finite,
     check_floating,
+    check_int,
     check_int_pair,
+    check_int_tensor,
+    check_labels,
     check_ndim,
     check_non_negative,
     check_same_device,
@@ -58,6 +66,7 @@ from lessons._checks import (
     check_tensor,
     describe,
 )
+from lessons.panoptic_quality import VOID, panoptic_quality
 
 __all__ = [
     "paste_mask_logits",
@@ -68,30 +77,32 @@ __all__ = [
     "panoptic_from_logits",
     "upsnet_inference",
     "heuristic_merge",
+    "VOID",
     "panoptic_quality",
 ]
 
-#: The id of unlabelled pixels in a panoptic map (panopticapi's ``VOID``).
-VOID = 0
-
 
 # ---------------------------------------------------------------------------------------------
-# input checks private to this module
+# input checks private to this module (each public function runs them once)
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_int_tensor(name: str, value: object) -> None:
-    check_tensor(name, value)
-    if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:  # type: ignore[union-attr]
-        raise TypeError(
-            f"{name}: expected an integer tensor (e.g. int64), got dtype {value.dtype}"  # type: ignore[union-attr]
-        )
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {describe(value)}")
+
+
+def _check_semantic(semantic_logits: object) -> tuple[int, int, int]:
+    """A floating ``(C, H, W)`` map; returns ``(C, H, W)``."""
+    check_floating("semantic_logits", semantic_logits)
+    check_ndim("semantic_logits", semantic_logits, 3, "(C, H, W), stuff channels first")  # type: ignore[arg-type]
+    num_classes, height, width = semantic_logits.shape  # type: ignore[union-attr]
+    return num_classes, height, width
 
 
 def _check_num_stuff(num_stuff: object, num_classes: int) -> int:
-    if isinstance(num_stuff, bool) or not isinstance(num_stuff, int):
-        raise TypeError(f"num_stuff: expected an int, got {describe(num_stuff)}")
-    if not 0 <= num_stuff < num_classes:
+    num_stuff = check_int("num_stuff", num_stuff, minimum=0)
+    if num_stuff >= num_classes:
         raise ValueError(
             f"num_stuff: expected 0 <= num_stuff < C = {num_classes} (stuff channels first, then at "
             f"least one thing channel), got {num_stuff}"
@@ -99,35 +110,17 @@ def _check_num_stuff(num_stuff: object, num_classes: int) -> int:
     return num_stuff
 
 
-def _check_boxes(boxes: object, n: int | None = None) -> None:
-    check_floating("boxes", boxes)
-    layout = f"({'N' if n is None else n}, 4) with rows (x1, y1, x2, y2)"
-    check_shape("boxes", boxes, (n, 4), layout)  # type: ignore[arg-type]
-    if not bool(torch.isfinite(boxes).all()):  # type: ignore[arg-type]
-        raise ValueError("boxes: expected finite coordinates, got NaN or inf")
-    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])  # type: ignore[index]
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0].item())
-        raise ValueError(
-            f"boxes: expected x2 >= x1 and y2 >= y1, got box {i} = {boxes[i].tolist()}"  # type: ignore[index]
-        )
+def _check_mask_logits(mask_logits: object) -> int:
+    """Floating ``(N, MH, MW)`` mask logits; returns ``N``."""
+    check_floating("mask_logits", mask_logits)
+    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")  # type: ignore[arg-type]
+    return mask_logits.shape[0]  # type: ignore[union-attr]
 
 
-def _check_labels(labels: object, n: int, num_stuff: int, num_classes: int) -> None:
-    _check_int_tensor("labels", labels)
-    check_shape("labels", labels, (n,), f"({n},), one class per instance")  # type: ignore[arg-type]
-    bad = (labels < num_stuff) | (labels >= num_classes)  # type: ignore[operator]
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0].item())
-        raise ValueError(
-            f"labels: expected thing classes in [num_stuff, C) = [{num_stuff}, {num_classes}) "
-            f"(semantic channel of each instance), got labels[{i}] = {int(labels[i])}"  # type: ignore[index]
-        )
-
-
-def _check_semantic(semantic_logits: object) -> None:
-    check_floating("semantic_logits", semantic_logits)
-    check_ndim("semantic_logits", semantic_logits, 3, "(C, H, W), stuff channels first")  # type: ignore[arg-type]
+def _check_scores(scores: object, n: int) -> None:
+    check_floating("scores", scores)
+    check_shape("scores", scores, (n,), f"({n},), one score per detection")  # type: ignore[arg-type]
+    check_finite("scores", scores)  # type: ignore[arg-type]
 
 
 def _check_instances(
@@ -135,16 +128,16 @@ def _check_instances(
 ) -> tuple[int, int, int, int]:
     """Validate a semantic head's and an instance head's outputs together.
 
-    Returns ``(num_stuff, N, H, W)``.
+    Labels must be thing channels of the semantic map, ``[num_stuff, C)``. Returns
+    ``(num_stuff, N, H, W)``.
     """
-    _check_semantic(semantic_logits)
-    num_classes, height, width = semantic_logits.shape  # type: ignore[union-attr]
+    num_classes, height, width = _check_semantic(semantic_logits)
     num_stuff = _check_num_stuff(num_stuff, num_classes)
-    check_floating("mask_logits", mask_logits)
-    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")  # type: ignore[arg-type]
-    n = mask_logits.shape[0]  # type: ignore[union-attr]
-    _check_boxes(boxes, n)
-    _check_labels(labels, n, num_stuff, num_classes)
+    n = _check_mask_logits(mask_logits)
+    check_boxes("boxes", boxes, n=n)
+    check_labels("labels", labels, n=n, low=num_stuff, high=num_classes)
+    check_same_device("mask_logits", mask_logits, "semantic_logits", semantic_logits)  # type: ignore[arg-type]
+    check_same_device("boxes", boxes, "semantic_logits", semantic_logits)  # type: ignore[arg-type]
     return num_stuff, n, height, width
 
 
@@ -206,12 +199,16 @@ def paste_mask_logits(mask_logits: Tensor, boxes: Tensor, size: int | tuple[int,
         >>> paste_mask_logits(torch.tensor([[[2.0, -1.0]]]), torch.tensor([[1.0, 0.0, 3.0, 1.0]]), (1, 4))
         tensor([[[ 0.,  2., -1.,  0.]]])
     """
-    check_floating("mask_logits", mask_logits)
-    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")
-    n = mask_logits.shape[0]
-    _check_boxes(boxes, n)
+    n = _check_mask_logits(mask_logits)
+    check_boxes("boxes", boxes, n=n)
     check_same_device("boxes", boxes, "mask_logits", mask_logits)
     height, width = check_int_pair("size", size)
+    return _paste_mask_logits(mask_logits, boxes, height, width)
+
+
+def _paste_mask_logits(mask_logits: Tensor, boxes: Tensor, height: int, width: int) -> Tensor:
+    """:func:`paste_mask_logits` without the checks."""
+    n = mask_logits.shape[0]
     pasted = mask_logits.new_zeros(n, height, width)  # (N, H, W)
     for i in range(n):
         a, b, c, d = _mask_term_bounds(boxes[i])
@@ -248,13 +245,18 @@ def crop_thing_logits(
         UPSNet truncates the far edge in ``MaskTerm`` but rounds it in ``SegTerm``, so for a
         fractional box ``Yc_i`` can cover one more row or column than ``X_mask_i``; we keep that.
     """
-    _check_semantic(semantic_logits)
-    num_classes, height, width = semantic_logits.shape
+    num_classes, _, _ = _check_semantic(semantic_logits)
     num_stuff = _check_num_stuff(num_stuff, num_classes)
-    _check_boxes(boxes, None)
-    n = boxes.shape[0]
-    _check_labels(labels, n, num_stuff, num_classes)
+    check_boxes("boxes", boxes)
+    check_labels("labels", labels, n=boxes.shape[0], low=num_stuff, high=num_classes)
     check_same_device("boxes", boxes, "semantic_logits", semantic_logits)
+    return _crop_thing_logits(semantic_logits, boxes, labels)
+
+
+def _crop_thing_logits(semantic_logits: Tensor, boxes: Tensor, labels: Tensor) -> Tensor:
+    """:func:`crop_thing_logits` without the checks."""
+    _, height, width = semantic_logits.shape
+    n = boxes.shape[0]
     cropped = semantic_logits.new_zeros(n, height, width)  # (N, H, W)
     for i in range(n):
         x_0, y_0, x_1, y_1 = _seg_term_bounds(boxes[i], height, width)
@@ -283,11 +285,16 @@ def unknown_logits(semantic_logits: Tensor, cropped_thing_logits: Tensor, *, num
         With N = 0 UPSNet's ``SegTerm`` returns one dummy channel of -10 (so its unknown channel
         is ``max X_thing + 10``); we use 0, the value every instance channel has outside its box.
     """
-    _check_semantic(semantic_logits)
-    num_classes, height, width = semantic_logits.shape
+    num_classes, height, width = _check_semantic(semantic_logits)
     num_stuff = _check_num_stuff(num_stuff, num_classes)
     check_floating("cropped_thing_logits", cropped_thing_logits)
     check_shape("cropped_thing_logits", cropped_thing_logits, (None, height, width), f"(N, {height}, {width})")
+    check_same_device("cropped_thing_logits", cropped_thing_logits, "semantic_logits", semantic_logits)
+    return _unknown_logits(semantic_logits, cropped_thing_logits, num_stuff)
+
+
+def _unknown_logits(semantic_logits: Tensor, cropped_thing_logits: Tensor, num_stuff: int) -> Tensor:
+    """:func:`unknown_logits` without the checks."""
     thing_max = semantic_logits[num_stuff:].max(dim=0).values  # (H, W)
     if cropped_thing_logits.shape[0] == 0:
         return thing_max
@@ -331,13 +338,21 @@ def upsnet_panoptic_logits(
                 [ 0.0000,  5.0000, -0.5000,  0.0000],
                 [ 1.0000,  0.0000,  1.5000,  4.0000]])
     """
-    num_stuff, n, height, width = _check_instances(semantic_logits, mask_logits, boxes, labels, num_stuff)
-    check_same_device("mask_logits", mask_logits, "semantic_logits", semantic_logits)
-    x_mask = paste_mask_logits(mask_logits.to(semantic_logits.dtype), boxes, (height, width))  # (N, H, W)
-    y_c = crop_thing_logits(semantic_logits, boxes, labels, num_stuff=num_stuff)  # (N, H, W)
+    num_stuff, _, _, _ = _check_instances(semantic_logits, mask_logits, boxes, labels, num_stuff)
+    _check_bool("void", void)
+    return _upsnet_panoptic_logits(semantic_logits, mask_logits, boxes, labels, num_stuff, void)
+
+
+def _upsnet_panoptic_logits(
+    semantic_logits: Tensor, mask_logits: Tensor, boxes: Tensor, labels: Tensor, num_stuff: int, void: bool
+) -> Tensor:
+    """:func:`upsnet_panoptic_logits` without the checks."""
+    _, height, width = semantic_logits.shape
+    x_mask = _paste_mask_logits(mask_logits.to(semantic_logits.dtype), boxes, height, width)  # (N, H, W)
+    y_c = _crop_thing_logits(semantic_logits, boxes, labels)  # (N, H, W)
     parts = [semantic_logits[:num_stuff], y_c + x_mask]  # (S, H, W), (N, H, W)
     if void:
-        parts.append(unknown_logits(semantic_logits, y_c, num_stuff=num_stuff)[None])  # (1, H, W)
+        parts.append(_unknown_logits(semantic_logits, y_c, num_stuff)[None])  # (1, H, W)
     return torch.cat(parts, dim=0)  # (S + N + void, H, W)
 
 
@@ -369,16 +384,22 @@ def mask_removal(
         Tensor[K] (int64): indices of the kept instances, in descending score order (the order
         UPSNet stacks their channels in ``Z``).
     """
-    check_floating("mask_logits", mask_logits)
-    check_ndim("mask_logits", mask_logits, 3, "(N, MH, MW)")
-    n = mask_logits.shape[0]
-    _check_boxes(boxes, n)
-    _check_int_tensor("labels", labels)
-    check_shape("labels", labels, (n,))
-    check_floating("scores", scores)
-    check_shape("scores", scores, (n,))
+    n = _check_mask_logits(mask_logits)
+    check_boxes("boxes", boxes, n=n)
+    check_int_tensor("labels", labels)
+    check_shape("labels", labels, (n,), f"({n},), one class per detection")
+    _check_scores(scores, n)
+    height, width = check_int_pair("size", size)
     check_non_negative("fraction_threshold", fraction_threshold)
-    masks = paste_mask_logits(mask_logits, boxes, size) > 0  # (N, H, W)
+    return _mask_removal(mask_logits, boxes, labels, scores, height, width, float(fraction_threshold))
+
+
+def _mask_removal(
+    mask_logits: Tensor, boxes: Tensor, labels: Tensor, scores: Tensor, height: int, width: int,
+    fraction_threshold: float,
+) -> Tensor:
+    """:func:`mask_removal` without the checks."""
+    masks = _paste_mask_logits(mask_logits, boxes, height, width) > 0  # (N, H, W)
     covered: dict[int, Tensor] = {}
     keep = []
     for i in torch.argsort(scores, descending=True, stable=True).tolist():
@@ -436,10 +457,10 @@ def panoptic_from_logits(
     """
     check_floating("panoptic_logits", panoptic_logits)
     check_ndim("panoptic_logits", panoptic_logits, 3, "(S + N + void, H, W)")
-    _check_int_tensor("labels", labels)
+    check_int_tensor("labels", labels)
     check_ndim("labels", labels, 1, "(N,)")
-    if isinstance(num_stuff, bool) or not isinstance(num_stuff, int) or num_stuff < 0:
-        raise ValueError(f"num_stuff: expected a non-negative int, got {describe(num_stuff)}")
+    num_stuff = check_int("num_stuff", num_stuff, minimum=0)
+    _check_bool("void", void)
     n = labels.shape[0]
     expected = num_stuff + n + int(bool(void))
     if panoptic_logits.shape[0] != expected:
@@ -451,8 +472,17 @@ def panoptic_from_logits(
         raise ValueError("panoptic_logits: no stuff, no instances and no void channel: nothing to assign")
     check_non_negative("stuff_area_thresh", stuff_area_thresh)
     if scores is not None:
-        check_floating("scores", scores)
-        check_shape("scores", scores, (n,))
+        _check_scores(scores, n)
+    return _panoptic_from_logits(panoptic_logits, labels, num_stuff, void, stuff_area_thresh, scores)
+
+
+def _panoptic_from_logits(
+    panoptic_logits: Tensor, labels: Tensor, num_stuff: int, void: bool, stuff_area_thresh: float,
+    scores: Tensor | None,
+) -> tuple[Tensor, list[dict[str, Any]]]:
+    """:func:`panoptic_from_logits` without the checks."""
+    n = labels.shape[0]
+    expected = num_stuff + n + int(void)
     winner = panoptic_logits.argmax(dim=0)  # (H, W) channel index, first maximum on ties
     areas = torch.bincount(winner.reshape(-1), minlength=expected).tolist()
     channel_to_id = torch.zeros(expected, dtype=torch.int64, device=winner.device)
@@ -511,25 +541,29 @@ def upsnet_inference(
         UPSNet also runs class-agnostic NMS at 0.5 before this step; pass detections after NMS.
     """
     num_stuff, n, height, width = _check_instances(semantic_logits, mask_logits, boxes, labels, num_stuff)
-    check_floating("scores", scores)
-    check_shape("scores", scores, (n,))
+    _check_scores(scores, n)
+    _check_bool("void", void)
+    check_non_negative("score_thresh", score_thresh)
+    check_non_negative("fraction_threshold", fraction_threshold)
+    check_non_negative("stuff_area_thresh", stuff_area_thresh)
+    # from here on only the private cores run: every argument is checked once, above
     candidates = (scores > score_thresh).nonzero().flatten()  # (N',)
     kept = candidates[
-        mask_removal(
+        _mask_removal(
             mask_logits[candidates],
             boxes[candidates],
             labels[candidates],
             scores[candidates],
-            (height, width),
-            fraction_threshold=fraction_threshold,
+            height,
+            width,
+            float(fraction_threshold),
         )
     ]  # (K,) indices into the input, descending score
-    z = upsnet_panoptic_logits(
-        semantic_logits, mask_logits[kept], boxes[kept], labels[kept], num_stuff=num_stuff, void=void
+    z = _upsnet_panoptic_logits(
+        semantic_logits, mask_logits[kept], boxes[kept], labels[kept], num_stuff, void
     )  # (S + K + void, H, W)
-    panoptic, segments = panoptic_from_logits(
-        z, labels[kept], num_stuff=num_stuff, void=void, stuff_area_thresh=stuff_area_thresh,
-        scores=scores[kept],
+    panoptic, segments = _panoptic_from_logits(
+        z, labels[kept], num_stuff, void, stuff_area_thresh, scores[kept]
     )
     for seg in segments:
         if seg["isthing"]:
@@ -581,20 +615,21 @@ def heuristic_merge(
         its mask head at probability ``>= 0.5``; when you build them from pasted logits use
         ``logits > 0`` (``>= 0`` would also take the zeros outside the box).
     """
-    _check_int_tensor("semantic_labels", semantic_labels)
+    check_int_tensor("semantic_labels", semantic_labels)
     check_ndim("semantic_labels", semantic_labels, 2, "(H, W)")
     height, width = semantic_labels.shape
     check_tensor("masks", masks)
+    if masks.is_complex():
+        raise TypeError(f"masks: expected bool masks or real values thresholded at 0, got dtype {masks.dtype}")
     check_shape("masks", masks, (None, height, width), f"(N, {height}, {width}), like semantic_labels")
     n = masks.shape[0]
-    _check_int_tensor("labels", labels)
+    check_int_tensor("labels", labels)
     check_shape("labels", labels, (n,), f"({n},), one class per mask")
-    check_floating("scores", scores)
-    check_shape("scores", scores, (n,), f"({n},), one score per mask")
-    if isinstance(num_stuff, bool) or not isinstance(num_stuff, int) or num_stuff < 0:
-        raise ValueError(f"num_stuff: expected a non-negative int, got {describe(num_stuff)}")
+    _check_scores(scores, n)
+    num_stuff = check_int("num_stuff", num_stuff, minimum=0)
     check_non_negative("overlap_threshold", overlap_threshold)
     check_non_negative("stuff_area_thresh", stuff_area_thresh)
+    check_non_negative("instances_score_thresh", instances_score_thresh)
     panoptic = torch.zeros(height, width, dtype=torch.int64, device=semantic_labels.device)
     binary = masks > 0 if masks.dtype != torch.bool else masks  # (N, H, W)
     segments: list[dict[str, Any]] = []
@@ -627,252 +662,3 @@ def heuristic_merge(
         panoptic[mask] = seg_id
         segments.append({"id": seg_id, "category_id": int(label), "isthing": False, "area": area})
     return panoptic, segments
-
-
-# ---------------------------------------------------------------------------------------------
-# Panoptic Quality
-# ---------------------------------------------------------------------------------------------
-
-
-def _categories_by_id(categories: object) -> dict[int, bool]:
-    """``{category_id: isthing}`` from panopticapi's list of dicts (or a dict keyed by id)."""
-    items: Sequence[Any]
-    if isinstance(categories, Mapping):
-        items = [dict(v, id=k) for k, v in categories.items()]
-    elif isinstance(categories, (list, tuple)):
-        items = categories
-    else:
-        raise TypeError(
-            "categories: expected a list of dicts with keys 'id' and 'isthing' (panopticapi's "
-            f"format), got {describe(categories)}"
-        )
-    table: dict[int, bool] = {}
-    for cat in items:
-        if not isinstance(cat, Mapping) or "id" not in cat or "isthing" not in cat:
-            raise ValueError(f"categories: every entry needs keys 'id' and 'isthing', got {cat!r}")
-        table[int(cat["id"])] = bool(cat["isthing"])
-    if not table:
-        raise ValueError("categories: expected at least one category, got none")
-    return table
-
-
-def _segments_by_id(name: str, segments: object, table: Mapping[int, bool]) -> dict[int, Mapping[str, Any]]:
-    if not isinstance(segments, (list, tuple)):
-        raise TypeError(f"{name}: expected a list of segment dicts, got {describe(segments)}")
-    by_id: dict[int, Mapping[str, Any]] = {}
-    for seg in segments:
-        if not isinstance(seg, Mapping) or "id" not in seg or "category_id" not in seg:
-            raise ValueError(f"{name}: every segment needs keys 'id' and 'category_id', got {seg!r}")
-        seg_id = int(seg["id"])
-        if seg_id == VOID:
-            raise ValueError(f"{name}: segment id 0 is reserved for void, got a segment with id 0")
-        if seg_id in by_id:
-            raise ValueError(f"{name}: segment ids must be unique, got id {seg_id} twice")
-        if int(seg["category_id"]) not in table:
-            raise ValueError(
-                f"{name}: segment {seg_id} has category_id {seg['category_id']}, which is not in "
-                f"categories (ids {sorted(table)})"
-            )
-        by_id[seg_id] = seg
-    return by_id
-
-
-def _as_image_list(name: str, maps: object, segments: object) -> tuple[list[Tensor], list[Any]]:
-    if isinstance(maps, Tensor) and maps.ndim == 2:
-        return [maps], [segments]
-    if isinstance(maps, Tensor) and maps.ndim == 3:
-        maps = list(maps)
-    if not isinstance(maps, (list, tuple)) or not isinstance(segments, (list, tuple)):
-        raise TypeError(
-            f"{name}: expected a Tensor[H, W] with a list of segments, or a list of maps with a "
-            f"list of segment lists, got {describe(maps)}"
-        )
-    if len(maps) != len(segments):
-        raise ValueError(f"{name}: got {len(maps)} maps but {len(segments)} segment lists")
-    return list(maps), list(segments)
-
-
-def _pq_stats_single(
-    where: str,
-    pred: Tensor,
-    pred_segs: Mapping[int, Mapping[str, Any]],
-    gt: Tensor,
-    gt_segs: Mapping[int, Mapping[str, Any]],
-    stats: dict[int, list[float]],
-) -> None:
-    """panopticapi's ``pq_compute_single_core`` for one image; adds into ``stats[cat] = [tp, fp, fn, iou]``."""
-    pred_ids, pred_counts = torch.unique(pred, return_counts=True)
-    pred_area = {}
-    for seg_id, count in zip(pred_ids.tolist(), pred_counts.tolist()):
-        if seg_id == VOID:
-            continue
-        if seg_id not in pred_segs:
-            raise ValueError(
-                f"pred_panoptic{where}: segment id {seg_id} appears in the map but not in pred_segments"
-            )
-        pred_area[seg_id] = count
-    missing = sorted(set(pred_segs) - set(pred_area))
-    if missing:
-        raise ValueError(
-            f"pred_segments{where}: segment ids {missing} are listed but absent from pred_panoptic{where}"
-        )
-    gt_ids, gt_counts = torch.unique(gt, return_counts=True)
-    gt_area = {}
-    for seg_id, count in zip(gt_ids.tolist(), gt_counts.tolist()):
-        if seg_id != VOID and seg_id not in gt_segs:
-            raise ValueError(
-                f"gt_panoptic{where}: segment id {seg_id} appears in the map but not in gt_segments{where}"
-            )
-        gt_area[seg_id] = count
-    # like panopticapi: ground-truth areas come from the segment list when it has them
-    gt_area = {k: int(v.get("area", gt_area.get(k, 0))) for k, v in gt_segs.items()}
-
-    offset = int(pred.max()) + 1 if pred.numel() else 1
-    pairs, inter = torch.unique(gt.reshape(-1) * offset + pred.reshape(-1), return_counts=True)
-    intersections = {
-        (p // offset, p % offset): c for p, c in zip(pairs.tolist(), inter.tolist())
-    }  # (gt_id, pred_id) -> pixels
-
-    gt_matched, pred_matched = set(), set()
-    for (gt_id, pred_id), intersection in intersections.items():
-        if gt_id not in gt_segs or pred_id not in pred_segs:
-            continue  # void on either side
-        g, p = gt_segs[gt_id], pred_segs[pred_id]
-        if int(g.get("iscrowd", 0)) == 1 or int(g["category_id"]) != int(p["category_id"]):
-            continue
-        # IoU with the prediction's void pixels removed from the union
-        union = pred_area[pred_id] + gt_area[gt_id] - intersection - intersections.get((VOID, pred_id), 0)
-        iou = intersection / union
-        if iou > 0.5:  # strictly: at most one match per segment
-            stat = stats[int(g["category_id"])]
-            stat[0] += 1
-            stat[3] += iou
-            gt_matched.add(gt_id)
-            pred_matched.add(pred_id)
-
-    crowd_by_cat: dict[int, int] = {}
-    for gt_id, g in gt_segs.items():
-        if gt_id in gt_matched:
-            continue
-        if int(g.get("iscrowd", 0)) == 1:
-            crowd_by_cat[int(g["category_id"])] = gt_id  # panopticapi keeps the last one per category
-            continue
-        stats[int(g["category_id"])][2] += 1  # FN
-    for pred_id, p in pred_segs.items():
-        if pred_id in pred_matched:
-            continue
-        ignored = intersections.get((VOID, pred_id), 0)
-        cat = int(p["category_id"])
-        if cat in crowd_by_cat:
-            ignored += intersections.get((crowd_by_cat[cat], pred_id), 0)
-        if ignored / pred_area[pred_id] > 0.5:
-            continue  # mostly on void or on a crowd region of its class: not a false positive
-        stats[cat][1] += 1  # FP
-
-
-def panoptic_quality(
-    pred_panoptic: Tensor | Sequence[Tensor],
-    pred_segments: Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]],
-    gt_panoptic: Tensor | Sequence[Tensor],
-    gt_segments: Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]],
-    categories: Sequence[Mapping[str, Any]] | Mapping[int, Mapping[str, Any]],
-) -> dict[str, Any]:
-    """Panoptic Quality with panopticapi's rules, over one image or a list of images.
-
-    Per category, summed over all images:
-
-    .. math::
-        PQ = \\frac{\\sum_{(p, g) \\in TP} IoU(p, g)}{|TP| + \\frac12 |FP| + \\frac12 |FN|}
-           = \\underbrace{\\frac{\\sum_{TP} IoU}{|TP|}}_{SQ}
-             \\times \\underbrace{\\frac{|TP|}{|TP| + \\frac12 |FP| + \\frac12 |FN|}}_{RQ}
-
-    (Kirillov et al. 2019, Eq. 1 and 2.) A prediction and a ground-truth segment of the same
-    category match when ``IoU > 0.5`` (strictly), where the union leaves out the prediction's
-    pixels on ground-truth void: ``IoU = inter / (|p| + |g| - inter - |p & void|)``. Unmatched
-    ground truth counts as FN unless it is crowd; an unmatched prediction counts as FP unless more
-    than half of it lies on void or on a crowd region of its category. The All / Things / Stuff
-    scores are unweighted means over the categories with ``TP + FP + FN > 0``.
-
-    Args:
-        pred_panoptic (Tensor[H, W] or list of them, or Tensor[B, H, W]): predicted segment ids,
-            0 = void.
-        pred_segments (list[dict] or list of lists): one dict per predicted segment with ``id``
-            and ``category_id``; every id in the map must be listed and every listed id present.
-        gt_panoptic (same as ``pred_panoptic``): ground-truth segment ids, 0 = void.
-        gt_segments (list[dict] or list of lists): ``id``, ``category_id``, optional ``iscrowd``
-            (default 0) and ``area`` (default: counted in the map; panopticapi reads it from here).
-        categories (list[dict] or dict): panopticapi's categories, each with ``id`` and ``isthing``.
-
-    Returns:
-        dict: ``{"All": {"pq", "sq", "rq", "n"}, "Things": {...}, "Stuff": {...}, "per_class":
-        {category_id: {"pq", "sq", "rq", "tp", "fp", "fn", "iou"}}}``. Scores are in [0, 1]; a
-        group with ``n = 0`` categories has NaN scores. Categories without segments get zeros in
-        ``per_class`` and are left out of the means.
-
-    Note:
-        panopticapi raises ``ZeroDivisionError`` for an empty group and ``KeyError`` for
-        inconsistent ids; we return NaN and raise ``ValueError``. panopticapi skips ground-truth
-        ids missing from the segment list; we raise.
-
-    Example (a 4 x 6 case worked by hand; row 0 of the ground truth is void):
-        >>> gt = torch.zeros(4, 6, dtype=torch.long); gt[1:, :3] = 1; gt[1:, 3:] = 2
-        >>> pred = torch.full((4, 6), 6); pred[:, :4] = 5; pred[3, 5] = 0
-        >>> cats = [{"id": 1, "isthing": 1}, {"id": 2, "isthing": 0}]
-        >>> r = panoptic_quality(pred, [{"id": 5, "category_id": 1}, {"id": 6, "category_id": 2}],
-        ...                      gt, [{"id": 1, "category_id": 1}, {"id": 2, "category_id": 2}], cats)
-        >>> round(r["per_class"][1]["pq"], 4), round(r["per_class"][2]["pq"], 4)
-        (0.75, 0.5556)
-    """
-    table = _categories_by_id(categories)
-    preds, pred_lists = _as_image_list("pred_panoptic", pred_panoptic, pred_segments)
-    gts, gt_lists = _as_image_list("gt_panoptic", gt_panoptic, gt_segments)
-    if len(preds) != len(gts):
-        raise ValueError(f"gt_panoptic: expected {len(preds)} images like pred_panoptic, got {len(gts)}")
-    stats = {cat: [0, 0, 0, 0.0] for cat in table}  # tp, fp, fn, iou_sum
-    for index, (pred, pred_list, gt, gt_list) in enumerate(zip(preds, pred_lists, gts, gt_lists)):
-        where = "" if len(preds) == 1 else f"[{index}]"
-        _check_int_tensor(f"pred_panoptic{where}", pred)
-        _check_int_tensor(f"gt_panoptic{where}", gt)
-        check_ndim(f"pred_panoptic{where}", pred, 2, "(H, W)")
-        if gt.shape != pred.shape:
-            raise ValueError(
-                f"gt_panoptic{where}: expected the same shape as pred_panoptic ({tuple(pred.shape)}), "
-                f"got {tuple(gt.shape)}"
-            )
-        if bool((pred < 0).any()) or bool((gt < 0).any()):
-            raise ValueError(f"pred_panoptic{where}/gt_panoptic{where}: segment ids must be >= 0")
-        _pq_stats_single(
-            where,
-            pred.long(),
-            _segments_by_id(f"pred_segments{where}", pred_list, table),
-            gt.long().to(pred.device),
-            _segments_by_id(f"gt_segments{where}", gt_list, table),
-            stats,
-        )
-
-    per_class: dict[int, dict[str, float]] = {}
-    for cat, (tp, fp, fn, iou) in stats.items():
-        denominator = tp + 0.5 * fp + 0.5 * fn
-        per_class[cat] = {
-            "pq": iou / denominator if denominator else 0.0,
-            "sq": iou / tp if tp else 0.0,
-            "rq": tp / denominator if denominator else 0.0,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "iou": iou,
-        }
-
-    def average(isthing: bool | None) -> dict[str, float]:
-        counted = [
-            c for c, s in stats.items()
-            if (isthing is None or table[c] == isthing) and s[0] + s[1] + s[2] > 0
-        ]
-        n = len(counted)
-        mean = {
-            key: sum(per_class[c][key] for c in counted) / n if n else float("nan")
-            for key in ("pq", "sq", "rq")
-        }
-        return {**mean, "n": n}
-
-    return {"All": average(None), "Things": average(True), "Stuff": average(False), "per_class": per_class}

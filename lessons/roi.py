@@ -16,28 +16,29 @@ Papers
       (Eqn. 1: which pyramid level a RoI is pooled from).
 
 Summary
-    - :func:`roi_pool`, :func:`roi_align`: torchvision's signatures, box formats and results
-      (``torchvision.ops.roi_pool`` / ``roi_align``), written in plain PyTorch, vectorized over RoIs,
-      bins, samples and channels; any floating dtype; CPU or CUDA.
+    This module is the teaching path, to be read top to bottom:
+
+    - the formulas, each written once and used by every implementation: ``_pool_windows`` (which
+      cells each RoIPool bin covers, shown by :func:`roi_pool_bins`), :func:`roi_align_grid` and
+      :func:`roi_align_sample_coordinate` (where RoIAlign samples);
     - :func:`bilinear_interpolate`, :func:`roi_pool_single`, :func:`roi_align_single`,
       :func:`roi_pool_loop`, :func:`roi_align_loop`: the definitions, as explicit loops, transcribed
-      from torchvision's C++ kernels. The fast versions are tested against them.
-    - :class:`RoIPool`, :class:`RoIAlign`: thin ``nn.Module`` wrappers.
-    - :func:`fpn_level`, :func:`infer_scale`, :func:`multi_scale_roi_align`,
-      :class:`MultiScaleRoIAlign`: the FPN level mapping and RoIAlign over a feature pyramid.
+      from torchvision's C++ kernels; :func:`roi_pool_bins`, :func:`roi_align_sample_points` show
+      the bins and samples of one box (for figures).
+
+    Two more modules, whose names are importable from here too:
+
+    - :mod:`lessons.roi_fast`: :func:`roi_pool`, :func:`roi_align` with torchvision's signatures,
+      box formats and results (``torchvision.ops.roi_pool`` / ``roi_align``), written in plain
+      PyTorch, vectorized over RoIs, bins, samples and channels; any floating dtype; CPU or CUDA;
+      :class:`RoIPool`, :class:`RoIAlign` module wrappers. Tested equal to the loops here.
+    - :mod:`lessons.roi_pyramid`: :func:`fpn_level`, :func:`infer_scale`,
+      :func:`multi_scale_roi_align`, :class:`MultiScaleRoIAlign`: the FPN level mapping and
+      RoIAlign over a feature pyramid.
 
 Deviations from torchvision
-    - Bad input raises ``ValueError``/``TypeError`` naming the argument and the fix. torchvision
-      0.29 (CPU) raises a bare ``AssertionError`` for a ``(K, 4)`` tensor (older versions accepted
-      it silently), reads memory outside the input for a batch index out of range, and crashes
-      (segmentation fault) on a NaN box; here non-finite box coordinates are rejected.
-    - With ``aligned=True``, adaptive sampling and a box inverted along one axis only, torchvision
-      raises (a negative sample count); here that RoI gets no samples and outputs 0.
-    - ``roi_align`` is differentiable with respect to the box coordinates too (torchvision's is not).
-    - A list with no tensors (``boxes=[]``) is accepted and gives ``K = 0``.
-    - :class:`MultiScaleRoIAlign` infers the scales on every call instead of caching them on the
-      module after the first call (same result whenever the image sizes do not change).
-    - NaN *feature* values: torchvision's RoIPool skips them; here they may propagate (untested).
+    Listed in :mod:`lessons.roi_fast` (they concern the batched functions and their box formats).
+    Boxes, coordinates and sizes are checked: a NaN or inf there raises ``ValueError``.
 
 Note:
     **Which pixel is where** (the ``aligned`` flag). Feature cell ``(row i, col j)`` can be read as
@@ -53,44 +54,34 @@ Note:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from lessons._checks import (
+    check_boxes,
+    check_finite,
     check_floating,
+    check_int,
     check_int_pair,
     check_ndim,
     check_positive,
     check_same_device,
     check_same_dtype,
-    check_shape,
     check_tensor,
     describe,
 )
 
 __all__ = [
-    "bilinear_interpolate",
-    "roi_pool_single",
-    "roi_align_single",
-    "roi_pool_loop",
-    "roi_align_loop",
-    "roi_pool_bins",
-    "roi_align_sample_points",
-    "SamplePoints",
-    "boxes_to_rois",
-    "roi_pool",
-    "roi_align",
-    "RoIPool",
-    "RoIAlign",
-    "fpn_level",
-    "infer_scale",
-    "multi_scale_roi_align",
-    "MultiScaleRoIAlign",
+    "FLT_MAX", "AlignGrid", "roi_align_grid", "roi_align_sample_coordinate",  # the formulas
+    "bilinear_interpolate", "roi_pool_single", "roi_align_single", "roi_pool_loop", "roi_align_loop",
+    "roi_pool_bins", "roi_align_sample_points", "SamplePoints", "boxes_to_rois",
+    # re-exported from lessons.roi_fast and lessons.roi_pyramid (see the end of the module)
+    "roi_pool", "roi_align", "RoIPool", "RoIAlign",
+    "fpn_level", "infer_scale", "multi_scale_roi_align", "MultiScaleRoIAlign",
 ]
 
 #: RoIPool starts every non-empty bin at ``-FLT_MAX`` (torchvision's kernel), so an all ``-inf``
@@ -103,11 +94,11 @@ FLT_MAX = torch.finfo(torch.float32).max
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_boxes_list(boxes: Sequence[object], input: Tensor) -> Tensor:
+def _check_boxes_list(boxes: Sequence[object], input: Tensor, arg: str = "boxes") -> Tensor:
     """``list[Tensor[L, 4]]`` -> ``Tensor[K, 5]``, prepending the list position as batch index."""
     parts = []
     for i, b in enumerate(boxes):
-        name = f"boxes[{i}]"
+        name = f"{arg}[{i}]"
         check_tensor(name, b)
         if b.ndim != 2 or b.shape[1] != 4:
             raise ValueError(
@@ -141,6 +132,12 @@ def boxes_to_rois(boxes: Tensor | Sequence[Tensor], input: Tensor) -> Tensor:
         ValueError: wrong shape (a ``(K, 4)`` tensor, the classic silent bug), a batch index outside
             ``[0, B)``, a non-finite coordinate, or a device different from ``input``'s.
     """
+    check_floating("input", input)
+    check_ndim("input", input, 4, "(B, C, H, W)")
+    return _boxes_to_rois(boxes, input)
+
+
+def _boxes_to_rois(boxes: object, input: Tensor, arg: str = "boxes") -> Tensor:
     if isinstance(boxes, Tensor):
         if boxes.ndim != 2 or boxes.shape[1] != 5:
             hint = (
@@ -150,29 +147,27 @@ def boxes_to_rois(boxes: Tensor | Sequence[Tensor], input: Tensor) -> Tensor:
                 else ""
             )
             raise ValueError(
-                "boxes: expected a Tensor of shape (K, 5) with rows (batch_index, x1, y1, x2, y2) "
+                f"{arg}: expected a Tensor of shape (K, 5) with rows (batch_index, x1, y1, x2, y2) "
                 f"or a list of (L, 4) tensors, got shape {tuple(boxes.shape)}.{hint}"
             )
-        check_same_dtype("boxes", boxes, "input", input)
-        check_same_device("boxes", boxes, "input", input)
+        check_same_dtype(arg, boxes, "input", input)
+        check_same_device(arg, boxes, "input", input)
         rois = boxes
     elif isinstance(boxes, (list, tuple)):
-        rois = _check_boxes_list(boxes, input)
+        rois = _check_boxes_list(boxes, input, arg)
     else:
         raise TypeError(
-            f"boxes: expected a Tensor[K, 5] or a list of Tensor[L, 4], got {describe(boxes)}"
+            f"{arg}: expected a Tensor[K, 5] or a list of Tensor[L, 4], got {describe(boxes)}"
         )
     if rois.shape[0]:
         values = rois.detach()
-        if not bool(torch.isfinite(values).all()):
-            row = int((~torch.isfinite(values)).any(dim=1).nonzero()[0])
-            raise ValueError(f"boxes: expected finite coordinates, got row {row}: {values[row].tolist()}")
+        check_finite(arg, values)
         batch_index = values[:, 0].trunc()  # the kernels cast the index to int (truncation)
         bad = (batch_index < 0) | (batch_index >= input.shape[0])
         if bool(bad.any()):
             row = int(bad.nonzero()[0])
             raise ValueError(
-                f"boxes: batch index out of range: row {row} has batch index "
+                f"{arg}: batch index out of range: row {row} has batch index "
                 f"{values[row, 0].item():g}, but input holds {input.shape[0]} image(s) (valid: 0 to "
                 f"{input.shape[0] - 1})"
             )
@@ -180,21 +175,17 @@ def boxes_to_rois(boxes: Tensor | Sequence[Tensor], input: Tensor) -> Tensor:
 
 
 def _check_common(
-    input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: object, spatial_scale: object
+    input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: object, spatial_scale: object, arg: str = "boxes"
 ) -> tuple[Tensor, int, int]:
     check_floating("input", input)
     check_ndim("input", input, 4, "(B, C, H, W)")
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     check_positive("spatial_scale", spatial_scale)
-    return boxes_to_rois(boxes, input), pooled_h, pooled_w
+    return _boxes_to_rois(boxes, input, arg), pooled_h, pooled_w
 
 
 def _check_align_options(sampling_ratio: object, aligned: object) -> None:
-    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int):
-        raise TypeError(
-            f"sampling_ratio: expected an int (> 0: that many samples per bin side, <= 0: "
-            f"adaptive), got {describe(sampling_ratio)}"
-        )
+    check_int("sampling_ratio", sampling_ratio)  # > 0: that many samples per bin side, <= 0: adaptive
     if not isinstance(aligned, bool):
         raise TypeError(f"aligned: expected True or False, got {describe(aligned)}")
 
@@ -205,23 +196,174 @@ def _check_feature_2d(feature: object) -> None:
 
 
 def _box_tensor(box: object, dtype: torch.dtype) -> Tensor:
-    if isinstance(box, Tensor):
+    """One box given as a ``Tensor[4]`` or 4 numbers -> a finite ``Tensor[4]`` of ``dtype``."""
+    if isinstance(box, Tensor) and _is_real(box):
         value = box.detach().to(dtype)
-    elif isinstance(box, (list, tuple)):
+    elif isinstance(box, (list, tuple)) and all(_is_real(v) and not isinstance(v, Tensor) for v in box):
         value = torch.tensor([float(v) for v in box], dtype=dtype)
     else:
         raise TypeError(f"box: expected a Tensor[4] or 4 numbers (x1, y1, x2, y2), got {describe(box)}")
     if value.shape != (4,):
         raise ValueError(f"box: expected 4 numbers (x1, y1, x2, y2), got shape {tuple(value.shape)}")
+    check_finite("box", value)
     return value
 
 
-def _round_half_away_from_zero(value: float) -> int:
-    """C++ ``std::round``: 0.5 -> 1, 2.5 -> 3, -0.5 -> -1 (Python's ``round`` gives 0, 2, -0)."""
-    whole = math.trunc(value)
-    fraction = value - whole  # exact in floating point
-    return whole + (1 if fraction >= 0.5 else -1 if fraction <= -0.5 else 0)
+def _is_real(value: object) -> bool:
+    if isinstance(value, Tensor):
+        return not (value.is_complex() or value.dtype == torch.bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
+
+def _check_point(name: str, value: object) -> None:
+    """A coordinate of :func:`bilinear_interpolate`: a finite real number or 0-d real tensor."""
+    if not _is_real(value) or (isinstance(value, Tensor) and value.ndim != 0):
+        raise TypeError(f"{name}: expected a number or a 0-d real tensor, got {describe(value)}")
+    check_finite(name, torch.as_tensor(value, dtype=torch.float64))
+
+
+# --------------------------------------------------------------------------------------------------
+# The formulas: which cells a RoIPool bin covers, where RoIAlign samples (each written once)
+# --------------------------------------------------------------------------------------------------
+
+
+def _pool_windows(
+    rois: Tensor, spatial_scale: float, pooled_h: int, pooled_w: int, height: int, width: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """RoIPool's bins (steps 1-3 of :func:`roi_pool_single`) for ``rois (K, 5)``: the batch index
+    ``(K,)``, rows ``[h_start, h_end) (K, PH)`` and columns ``[w_start, w_end) (K, PW)``, int64,
+    clamped to the map. The one place RoIPool's bins are computed; :func:`roi_pool_bins` shows them."""
+    dtype, device = rois.dtype, rois.device
+    scaled = rois[:, 1:].detach() * spatial_scale  # (K, 4), product in the boxes' dtype
+    whole = scaled.trunc()
+    fraction = scaled - whole  # exact; round halves away from zero like C++ std::round
+    rounded = (whole + (fraction >= 0.5).to(dtype) - (fraction <= -0.5).to(dtype)).long()
+    x1, y1, x2, y2 = rounded.unbind(dim=1)  # (K,) each
+    bin_h = (y2 - y1 + 1).clamp(min=1).to(dtype) / pooled_h  # (K,) in the input's dtype, like the kernel
+    bin_w = (x2 - x1 + 1).clamp(min=1).to(dtype) / pooled_w
+    ph = torch.arange(pooled_h, device=device, dtype=dtype)
+    pw = torch.arange(pooled_w, device=device, dtype=dtype)
+    h_start = (torch.floor(ph * bin_h[:, None]).long() + y1[:, None]).clamp(0, height)  # (K, PH)
+    h_end = (torch.ceil((ph + 1) * bin_h[:, None]).long() + y1[:, None]).clamp(0, height)
+    w_start = (torch.floor(pw * bin_w[:, None]).long() + x1[:, None]).clamp(0, width)  # (K, PW)
+    w_end = (torch.ceil((pw + 1) * bin_w[:, None]).long() + x1[:, None]).clamp(0, width)
+    return rois[:, 0].detach().long(), h_start, h_end, w_start, w_end
+
+
+class AlignGrid(NamedTuple):
+    """RoIAlign's geometry of K boxes (:func:`roi_align_grid`), ``Tensor[K]`` each.
+
+    Attributes:
+        x1 (Tensor[K]): the box's left edge in cells, after the ``aligned`` shift.
+        y1 (Tensor[K]): its top edge.
+        bin_h (Tensor[K]): the height of a bin, in cells.
+        bin_w (Tensor[K]): the width of a bin.
+        grid_h (Tensor[K]): sample rows per bin (int64, >= 0).
+        grid_w (Tensor[K]): sample columns per bin (int64, >= 0).
+    """
+
+    x1: Tensor
+    y1: Tensor
+    bin_h: Tensor
+    bin_w: Tensor
+    grid_h: Tensor
+    grid_w: Tensor
+
+
+def _roi_align_grid(
+    boxes: Tensor, pooled_h: int, pooled_w: int, spatial_scale: float, sampling_ratio: int, aligned: bool
+) -> AlignGrid:
+    offset = 0.5 if aligned else 0.0
+    x1, y1, x2, y2 = (boxes * spatial_scale - offset).unbind(dim=1)  # (K,) each
+    roi_w, roi_h = x2 - x1, y2 - y1
+    if not aligned:  # legacy: force malformed boxes to 1 x 1
+        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
+    bin_h, bin_w = roi_h / pooled_h, roi_w / pooled_w  # (K,)
+    if sampling_ratio > 0:
+        grid_h = torch.full(bin_h.shape, sampling_ratio, device=boxes.device, dtype=torch.int64)
+        grid_w = grid_h
+    else:  # adaptive: ceil(roi_h / PH) samples per bin side, per RoI (0 for a degenerate box)
+        grid_h = torch.ceil(bin_h.detach()).long().clamp(min=0)
+        grid_w = torch.ceil(bin_w.detach()).long().clamp(min=0)
+    return AlignGrid(x1, y1, bin_h, bin_w, grid_h, grid_w)
+
+
+def roi_align_grid(
+    boxes: Tensor,
+    output_size: int | tuple[int, int],
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    aligned: bool = False,
+) -> AlignGrid:
+    """RoIAlign's bins and sample grid per box: steps 1-2 of :func:`roi_align_single`, vectorized.
+
+    With ``off = 0.5 if aligned else 0``, ``x1' = x1 * spatial_scale - off`` (likewise y1, x2, y2):
+
+    1. ``roi_h = y2' - y1'`` (raised to at least 1 only when ``aligned=False``); ``bin_h = roi_h / PH``.
+    2. Grid per bin: ``grid_h = sampling_ratio`` if ``> 0``, else ``ceil(roi_h / PH)`` (adaptive,
+       at least 0).
+
+    Args:
+        boxes (Tensor[K, 4]): ``(x1, y1, x2, y2)`` in image coordinates, floating point, finite
+            (either corner order). Differentiable: ``x1, y1, bin_h, bin_w`` carry the gradient.
+        output_size (int or tuple[int, int]): ``(PH, PW)``.
+        spatial_scale (float): feature cells per image pixel. Default: ``1.0``.
+        sampling_ratio (int): samples per bin side; ``<= 0`` for the adaptive grid. Default: ``-1``.
+        aligned (bool): shift the box by -0.5 cell (see the module's Note). Default: ``False``.
+
+    Returns:
+        AlignGrid: ``(x1, y1, bin_h, bin_w, grid_h, grid_w)``, ``Tensor[K]`` each.
+
+    Example:
+        >>> roi_align_grid(torch.tensor([[0.0, 0.0, 6.0, 3.0]]), 2).grid_w   # bins 3 cells wide
+        tensor([3])
+    """
+    check_boxes("boxes", boxes, allow_swapped=True)
+    pooled_h, pooled_w = check_int_pair("output_size", output_size)
+    check_positive("spatial_scale", spatial_scale)
+    _check_align_options(sampling_ratio, aligned)
+    return _roi_align_grid(boxes, pooled_h, pooled_w, float(spatial_scale), sampling_ratio, aligned)
+
+
+def _sample_coordinate(start, bin_size, bin_index, sample_index, grid):  # noqa: ANN001, ANN202
+    return start + bin_index * bin_size + (sample_index + 0.5) * bin_size / grid
+
+
+def roi_align_sample_coordinate(
+    start: Tensor | float,
+    bin_size: Tensor | float,
+    bin_index: Tensor | float,
+    sample_index: Tensor | float,
+    grid: Tensor | float,
+) -> Tensor | float:
+    r"""Where RoIAlign samples, along one axis: step 3 of :func:`roi_align_single`.
+
+    .. math:: y = y_1' + p_h \cdot \mathrm{bin}_h + (i_y + 0.5) \cdot \mathrm{bin}_h / \mathrm{grid}_h,
+              \qquad i_y = 0, \dots, \mathrm{grid}_h - 1
+
+    the centres of a ``grid_h``-cell subdivision of bin row ``p_h``, in the kernel's order of
+    operations (the order matters in float32). Elementwise; broadcasts.
+
+    Args:
+        start (Tensor or float): ``y1'`` (or ``x1'``) from :func:`roi_align_grid`.
+        bin_size (Tensor or float): ``bin_h`` (or ``bin_w``).
+        bin_index (Tensor or float): ``p_h`` (or ``p_w``).
+        sample_index (Tensor or float): ``i_y`` (or ``i_x``).
+        grid (Tensor or float): ``grid_h`` (or ``grid_w``), > 0.
+
+    Returns:
+        Tensor or float: the coordinates, in cells. Arithmetic only: NaN in gives NaN out (the
+        callers validate the boxes).
+
+    Example:
+        >>> roi_align_sample_coordinate(0.0, 2.0, 1, torch.arange(2), 2)   # bin 1 spans [2, 4)
+        tensor([2.5000, 3.5000])
+    """
+    names = ("start", "bin_size", "bin_index", "sample_index", "grid")
+    for name, value in zip(names, (start, bin_size, bin_index, sample_index, grid)):
+        if not _is_real(value):
+            raise TypeError(f"{name}: expected a Tensor or a number (real), got {describe(value)}")
+    return _sample_coordinate(start, bin_size, bin_index, sample_index, grid)
 
 # --------------------------------------------------------------------------------------------------
 # The definitions: explicit loops, one box at a time (exercises 1.1-1.3 rebuild these)
@@ -245,8 +387,8 @@ def bilinear_interpolate(feature: Tensor, y: float | Tensor, x: float | Tensor) 
     Args:
         feature (Tensor[H, W] or Tensor[..., H, W]): the feature map; leading dims (channels) are
             read at the same point.
-        y (float or Tensor[]): row coordinate, in cells (row ``i`` sits at ``y = i``).
-        x (float or Tensor[]): column coordinate.
+        y (float or Tensor[]): row coordinate, in cells (row ``i`` sits at ``y = i``); finite.
+        x (float or Tensor[]): column coordinate; finite.
 
     Returns:
         Tensor[] or Tensor[...]: the interpolated value(s), in ``feature``'s dtype (the arithmetic
@@ -260,10 +402,16 @@ def bilinear_interpolate(feature: Tensor, y: float | Tensor, x: float | Tensor) 
         tensor(0.)
     """
     _check_feature_2d(feature)
+    _check_point("y", y)
+    _check_point("x", x)
+    return _bilinear_interpolate(feature, y, x)
+
+
+def _bilinear_interpolate(feature: Tensor, y: float | Tensor, x: float | Tensor) -> Tensor:
     height, width = feature.shape[-2:]
     y = torch.as_tensor(y, dtype=feature.dtype).detach()
     x = torch.as_tensor(x, dtype=feature.dtype).detach()
-    if not bool((y >= -1) & (y <= height) & (x >= -1) & (x <= width)):  # NaN lands here too
+    if not bool((y >= -1) & (y <= height) & (x >= -1) & (x <= width)):  # rule 1
         return feature.new_zeros(feature.shape[:-2])
     y = y.clamp(min=0)
     x = x.clamp(min=0)
@@ -297,11 +445,12 @@ def roi_pool_single(
     2. Inclusive size, at least one cell: ``roi_w = max(x2r - x1r + 1, 1)``; ``bin_w = roi_w / PW``.
     3. Bin ``(ph, pw)`` covers rows ``[floor(ph * bin_h), ceil((ph + 1) * bin_h))`` + ``y1r``
        (likewise columns), clamped to the map; neighbouring bins may overlap by one cell.
+       Steps 1-3 are computed by ``_pool_windows``, shared with :func:`roi_pool`.
     4. Output: the max over the bin (starting from ``-FLT_MAX``), or 0 for an empty bin.
 
     Args:
         feature (Tensor[H, W] or Tensor[..., H, W]): the feature map of the box's image.
-        box (Tensor[4] or sequence of 4 floats): ``(x1, y1, x2, y2)`` in image coordinates.
+        box (Tensor[4] or sequence of 4 floats): ``(x1, y1, x2, y2)`` in image coordinates, finite.
         output_size (int or tuple[int, int]): ``(PH, PW)``.
         spatial_scale (float): feature cells per image pixel (1/16 for a stride-16 map). Default: ``1.0``.
 
@@ -317,23 +466,22 @@ def roi_pool_single(
     _check_feature_2d(feature)
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     check_positive("spatial_scale", spatial_scale)
+    box = _box_tensor(box, feature.dtype)
+    return _roi_pool_single(feature, box, pooled_h, pooled_w, float(spatial_scale))
+
+
+def _roi_pool_single(feature: Tensor, box: Tensor, pooled_h: int, pooled_w: int, spatial_scale: float) -> Tensor:
     height, width = feature.shape[-2:]
-    scaled = (_box_tensor(box, feature.dtype) * spatial_scale).tolist()  # product in feature's dtype
-    x1, y1, x2, y2 = (_round_half_away_from_zero(v) for v in scaled)
-    roi_w, roi_h = max(x2 - x1 + 1, 1), max(y2 - y1 + 1, 1)
-    bin_h = torch.tensor(float(roi_h), dtype=feature.dtype) / pooled_h
-    bin_w = torch.tensor(float(roi_w), dtype=feature.dtype) / pooled_w
+    rois = torch.cat([box.new_zeros(1), box])[None]  # (1, 5)
+    _, h_start, h_end, w_start, w_end = (t[0].tolist() for t in _pool_windows(  # steps 1-3
+        rois, spatial_scale, pooled_h, pooled_w, height, width))
     out = feature.new_zeros(*feature.shape[:-2], pooled_h, pooled_w)
     for ph in range(pooled_h):
-        h_start = min(max(int(torch.floor(ph * bin_h)) + y1, 0), height)
-        h_end = min(max(int(torch.ceil((ph + 1) * bin_h)) + y1, 0), height)
         for pw in range(pooled_w):
-            w_start = min(max(int(torch.floor(pw * bin_w)) + x1, 0), width)
-            w_end = min(max(int(torch.ceil((pw + 1) * bin_w)) + x1, 0), width)
-            if h_end <= h_start or w_end <= w_start:
+            if h_end[ph] <= h_start[ph] or w_end[pw] <= w_start[pw]:
                 continue  # an empty bin stays 0
-            window = feature[..., h_start:h_end, w_start:w_end]
-            best = window.amax(dim=(-2, -1))
+            window = feature[..., h_start[ph] : h_end[ph], w_start[pw] : w_end[pw]]
+            best = window.amax(dim=(-2, -1))  # step 4
             out[..., ph, pw] = best.clamp(min=-FLT_MAX) if torch.finfo(best.dtype).max >= FLT_MAX else best
     return out
 
@@ -352,7 +500,9 @@ def roi_align_single(
 
     1. ``roi_h = y2' - y1'`` (raised to at least 1 only when ``aligned=False``); ``bin_h = roi_h / PH``.
     2. Grid per bin: ``grid_h = sampling_ratio`` if ``> 0``, else ``ceil(roi_h / PH)`` (adaptive).
-    3. Sample points ``y = y1' + ph * bin_h + (iy + 0.5) * bin_h / grid_h``, ``iy = 0 .. grid_h - 1``.
+       Steps 1-2 are :func:`roi_align_grid`.
+    3. Sample points ``y = y1' + ph * bin_h + (iy + 0.5) * bin_h / grid_h``, ``iy = 0 .. grid_h - 1``
+       (:func:`roi_align_sample_coordinate`).
     4. Output = (sum of :func:`bilinear_interpolate` at the samples) / ``max(grid_h * grid_w, 1)``.
 
     Args:
@@ -376,25 +526,27 @@ def roi_align_single(
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     check_positive("spatial_scale", spatial_scale)
     _check_align_options(sampling_ratio, aligned)
-    offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (_box_tensor(box, feature.dtype) * spatial_scale - offset).unbind()
-    roi_w, roi_h = x2 - x1, y2 - y1
-    if not aligned:  # legacy: force malformed boxes to 1 x 1
-        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
-    bin_h, bin_w = roi_h / pooled_h, roi_w / pooled_w
-    grid_h = sampling_ratio if sampling_ratio > 0 else int(torch.ceil(bin_h))
-    grid_w = sampling_ratio if sampling_ratio > 0 else int(torch.ceil(bin_w))
+    box = _box_tensor(box, feature.dtype)
+    return _roi_align_single(feature, box, pooled_h, pooled_w, float(spatial_scale), sampling_ratio, aligned)
+
+
+def _roi_align_single(
+    feature: Tensor, box: Tensor, pooled_h: int, pooled_w: int, spatial_scale: float, sampling_ratio: int, aligned: bool
+) -> Tensor:
+    g = _roi_align_grid(box[None], pooled_h, pooled_w, spatial_scale, sampling_ratio, aligned)  # steps 1-2
+    x1, y1, bin_h, bin_w = g.x1[0], g.y1[0], g.bin_h[0], g.bin_w[0]
+    grid_h, grid_w = int(g.grid_h[0]), int(g.grid_w[0])
     count = max(grid_h * grid_w, 1)
     out = feature.new_zeros(*feature.shape[:-2], pooled_h, pooled_w)
     for ph in range(pooled_h):
         for pw in range(pooled_w):
             total = feature.new_zeros(feature.shape[:-2])
             for iy in range(grid_h):  # an empty range when the adaptive grid is 0
-                y = y1 + ph * bin_h + (iy + 0.5) * bin_h / grid_h
+                y = _sample_coordinate(y1, bin_h, ph, iy, grid_h)  # step 3
                 for ix in range(grid_w):
-                    x = x1 + pw * bin_w + (ix + 0.5) * bin_w / grid_w
-                    total = total + bilinear_interpolate(feature, y, x)
-            out[..., ph, pw] = total / count
+                    x = _sample_coordinate(x1, bin_w, pw, ix, grid_w)
+                    total = total + _bilinear_interpolate(feature, y, x)
+            out[..., ph, pw] = total / count  # step 4
     return out
 
 
@@ -409,7 +561,7 @@ def roi_pool_loop(
     out = input.new_zeros(rois.shape[0], input.shape[1], pooled_h, pooled_w)  # (K, C, PH, PW)
     with torch.no_grad():
         for k, roi in enumerate(rois.detach()):
-            out[k] = roi_pool_single(input[int(roi[0])], roi[1:], (pooled_h, pooled_w), spatial_scale)
+            out[k] = _roi_pool_single(input[int(roi[0])], roi[1:], pooled_h, pooled_w, float(spatial_scale))
     return out
 
 
@@ -430,8 +582,8 @@ def roi_align_loop(
     out = input.new_zeros(rois.shape[0], input.shape[1], pooled_h, pooled_w)  # (K, C, PH, PW)
     with torch.no_grad():
         for k, roi in enumerate(rois.detach()):
-            out[k] = roi_align_single(
-                input[int(roi[0])], roi[1:], (pooled_h, pooled_w), spatial_scale, sampling_ratio, aligned
+            out[k] = _roi_align_single(
+                input[int(roi[0])], roi[1:], pooled_h, pooled_w, float(spatial_scale), sampling_ratio, aligned
             )
     return out
 
@@ -462,7 +614,8 @@ def roi_pool_bins(
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     height, width = check_int_pair("feature_size", feature_size)
     check_positive("spatial_scale", spatial_scale)
-    coords = _box_tensor(box, torch.float32 if not isinstance(box, Tensor) else box.dtype)
+    dtype = box.dtype if isinstance(box, Tensor) and box.is_floating_point() else torch.float32
+    coords = _box_tensor(box, dtype)
     rois = torch.cat([coords.new_zeros(1), coords])[None]  # (1, 5)
     _, h_start, h_end, w_start, w_end = _pool_windows(rois, float(spatial_scale), pooled_h, pooled_w, height, width)
     return torch.stack([h_start[0], h_end[0]], dim=1), torch.stack([w_start[0], w_end[0]], dim=1)
@@ -513,556 +666,34 @@ def roi_align_sample_points(
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     check_positive("spatial_scale", spatial_scale)
     _check_align_options(sampling_ratio, aligned)
-    offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (_box_tensor(box, torch.float64) * spatial_scale - offset).unbind()
+    g = _roi_align_grid(_box_tensor(box, torch.float64)[None], pooled_h, pooled_w, float(spatial_scale),
+                        sampling_ratio, aligned)
 
-    def axis(start: Tensor, size: Tensor, pooled: int) -> tuple[Tensor, Tensor]:
-        if not aligned:
-            size = size.clamp(min=1.0)
-        step = size / pooled
-        grid = sampling_ratio if sampling_ratio > 0 else max(int(torch.ceil(step)), 0)
+    def axis(start: Tensor, step: Tensor, grid: int, pooled: int) -> tuple[Tensor, Tensor]:
         p = torch.arange(pooled, dtype=torch.float64)
         i = torch.arange(grid, dtype=torch.float64)
-        points = start + p[:, None] * step + (i[None, :] + 0.5) * step / max(grid, 1)  # (P, G)
+        points = _sample_coordinate(start, step, p[:, None], i[None, :], max(grid, 1))  # (P, G)
         return start + torch.arange(pooled + 1, dtype=torch.float64) * step, points
 
-    y_edges, y = axis(y1, y2 - y1, pooled_h)
-    x_edges, x = axis(x1, x2 - x1, pooled_w)
+    y_edges, y = axis(g.y1[0], g.bin_h[0], int(g.grid_h[0]), pooled_h)
+    x_edges, x = axis(g.x1[0], g.bin_w[0], int(g.grid_w[0]), pooled_w)
     return SamplePoints(y_edges, x_edges, y, x)
 
 
 # --------------------------------------------------------------------------------------------------
-# Fast versions: every bin of every RoI at once
+# The fast paths and the pyramid (the last 8 names of __all__) live in their own modules
 # --------------------------------------------------------------------------------------------------
 
+_ELSEWHERE = dict.fromkeys(__all__[-8:-4], "lessons.roi_fast") | dict.fromkeys(__all__[-4:], "lessons.roi_pyramid")
 
-def _bag_layout(sizes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Ragged bags of ``sizes[n]`` items each, flattened: ``(bag of item, rank in bag, bag starts)``."""
-    starts = torch.cumsum(sizes, 0) - sizes  # (N,)
-    bag = torch.repeat_interleave(torch.arange(sizes.numel(), device=sizes.device), sizes)  # (T,)
-    rank = torch.arange(bag.numel(), device=sizes.device) - starts[bag]  # (T,)
-    return bag, rank, starts
 
+def __getattr__(name: str) -> object:
+    """``lessons.roi.roi_align`` is :func:`lessons.roi_fast.roi_align` (imported on first use, as
+    :mod:`lessons.roi_fast` itself imports the formulas above)."""
+    if name in _ELSEWHERE:
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module 'lessons.roi' has no attribute {name!r}")
 
-def _channels_last_table(input: Tensor) -> Tensor:
-    """``(B, C, H, W)`` -> ``(B*H*W, C)``: row ``(b*H + y)*W + x`` holds the C features of one cell."""
-    batch, channels, height, width = input.shape
-    return input.permute(0, 2, 3, 1).reshape(batch * height * width, channels)  # (B*H*W, C)
 
-
-def _pool_windows(
-    rois: Tensor, spatial_scale: float, pooled_h: int, pooled_w: int, height: int, width: int
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """RoIPool's bin windows, as in :func:`roi_pool_single`: ``b (K,)``, rows ``[hs, he) (K, PH)``,
-    columns ``[ws, we) (K, PW)``, all int64 and clamped to the map."""
-    dtype, device = rois.dtype, rois.device
-    scaled = rois[:, 1:].detach() * spatial_scale  # (K, 4), product in the boxes' dtype
-    whole = scaled.trunc()
-    fraction = scaled - whole  # exact; round halves away from zero like C++ std::round
-    rounded = (whole + (fraction >= 0.5).to(dtype) - (fraction <= -0.5).to(dtype)).long()
-    x1, y1, x2, y2 = rounded.unbind(dim=1)  # (K,) each
-    bin_h = (y2 - y1 + 1).clamp(min=1).to(dtype) / pooled_h  # (K,) in the input's dtype, like the kernel
-    bin_w = (x2 - x1 + 1).clamp(min=1).to(dtype) / pooled_w
-    ph = torch.arange(pooled_h, device=device, dtype=dtype)
-    pw = torch.arange(pooled_w, device=device, dtype=dtype)
-    h_start = (torch.floor(ph * bin_h[:, None]).long() + y1[:, None]).clamp(0, height)  # (K, PH)
-    h_end = (torch.ceil((ph + 1) * bin_h[:, None]).long() + y1[:, None]).clamp(0, height)
-    w_start = (torch.floor(pw * bin_w[:, None]).long() + x1[:, None]).clamp(0, width)  # (K, PW)
-    w_end = (torch.ceil((pw + 1) * bin_w[:, None]).long() + x1[:, None]).clamp(0, width)
-    return rois[:, 0].detach().long(), h_start, h_end, w_start, w_end
-
-
-def _floor_log2(n: Tensor, levels: int) -> Tensor:
-    """``floor(log2(n))`` for integers ``n >= 1``, exactly (no floating-point log)."""
-    powers = 2 ** torch.arange(levels, device=n.device)
-    return (n[..., None] >= powers).sum(dim=-1) - 1
-
-
-def _window_max_sparse_table(
-    table: Tensor, b: Tensor, h_start: Tensor, h_end: Tensor, w_start: Tensor, w_end: Tensor
-) -> Tensor:
-    """Max over every bin window, by the range-maximum (sparse table) trick. No autograd.
-
-    A window of ``nh x nw`` cells is covered by four (overlapping) windows of ``2^i x 2^j`` cells,
-    ``i = floor(log2 nh)``, anchored at its four corners; max is idempotent, so the overlap is
-    harmless. ``M_ij[y, x] = max`` over ``[y, y + 2^i) x [x, x + 2^j)`` is built by doubling,
-    ``M_{i+1, j}[y] = max(M_ij[y], M_ij[y + 2^i])``. The only Python loop is over the (at most
-    ``log2 H x log2 W``) level pairs; each step is vectorized over all bins and channels.
-
-    Args:
-        table (Tensor[B, H, W, C]): channels-last features.
-        b (Tensor[K]), h_start, h_end (Tensor[K, PH]), w_start, w_end (Tensor[K, PW]): windows.
-
-    Returns:
-        Tensor[K*PH*PW, C]: the bin maxima (0 for an empty bin), bins in ``(k, ph, pw)`` order.
-    """
-    _, height, width, channels = table.shape
-    num_rois, pooled_h = h_start.shape
-    pooled_w = w_start.shape[1]
-    shape = (num_rois, pooled_h, pooled_w)
-    rows = (h_end - h_start)[:, :, None].expand(shape).reshape(-1)  # (N,) with N = K*PH*PW
-    cols = (w_end - w_start)[:, None, :].expand(shape).reshape(-1)
-    row0 = h_start[:, :, None].expand(shape).reshape(-1)
-    col0 = w_start[:, None, :].expand(shape).reshape(-1)
-    image = b[:, None, None].expand(shape).reshape(-1)
-    result = table.new_zeros(rows.numel(), channels)  # (N, C); empty bins stay 0
-    full = (rows > 0) & (cols > 0)
-    if not bool(full.any()):
-        return result
-    level_h = _floor_log2(rows.clamp(min=1), max(height, 1).bit_length())  # (N,)
-    level_w = _floor_log2(cols.clamp(min=1), max(width, 1).bit_length())
-    top_i, top_j = int(level_h[full].max()) + 1, int(level_w[full].max()) + 1
-    pair = torch.where(full, level_h * top_j + level_w, -1)  # (N,) -1: empty bin
-    order = torch.argsort(pair, stable=True)  # bins grouped by (i, j)
-    groups = torch.arange(-1, top_i * top_j + 1, device=pair.device)
-    bounds = torch.searchsorted(pair[order], groups).tolist()  # group (i, j) = order[bounds[p+1]:bounds[p+2]]
-    level_table = table  # M_i0: max over 2^i rows, (B, H - 2^i + 1, W, C)
-    for i in range(top_i):
-        if i:
-            step = 1 << (i - 1)
-            level_table = torch.maximum(level_table[:, :-step], level_table[:, step:])
-        pair_table = level_table  # M_ij
-        for j in range(top_j):
-            if j:
-                step = 1 << (j - 1)
-                pair_table = torch.maximum(pair_table[:, :, :-step], pair_table[:, :, step:])
-            first, last = bounds[i * top_j + j + 1], bounds[i * top_j + j + 2]
-            if first == last:
-                continue
-            sel = order[first:last]
-            rows_i, cols_j = pair_table.shape[1], pair_table.shape[2]
-            flat = pair_table.reshape(-1, channels)  # (B*rows_i*cols_j, C)
-            top = image[sel] * rows_i + row0[sel]
-            bottom = top + rows[sel] - (1 << i)  # the lower 2^i rows end where the window ends
-            left, right = col0[sel], col0[sel] + cols[sel] - (1 << j)
-            best = flat.index_select(0, top * cols_j + left)  # (n, C)
-            for corner in (top * cols_j + right, bottom * cols_j + left, bottom * cols_j + right):
-                torch.maximum(best, flat.index_select(0, corner), out=best)
-            result.index_copy_(0, sel, best)
-    return result
-
-
-def _window_max_embedding_bag(
-    table: Tensor, b: Tensor, h_start: Tensor, h_end: Tensor, w_start: Tensor, w_end: Tensor, height: int, width: int
-) -> Tensor:
-    """Max over every bin window with ``F.embedding_bag(mode="max")``: one bag per bin, holding
-    the flat indices of its cells in row-major order. Autograd routes each gradient to the first
-    maximum, exactly like torchvision's argmax.
-
-    Args:
-        table (Tensor[B*H*W, C]): channels-last features.
-
-    Returns:
-        Tensor[K*PH*PW, C]: the bin maxima (0 for an empty bin).
-    """
-    num_rois, pooled_h = h_start.shape
-    pooled_w = w_start.shape[1]
-    shape = (num_rois, pooled_h, pooled_w)
-    rows = (h_end - h_start).clamp(min=0)[:, :, None].expand(shape).reshape(-1)  # (N,)
-    cols = (w_end - w_start).clamp(min=0)[:, None, :].expand(shape).reshape(-1)
-    bag, rank, starts = _bag_layout(rows * cols)  # one item per cell of every window, (T,)
-    k, ph, pw = bag // (pooled_h * pooled_w), bag // pooled_w % pooled_h, bag % pooled_w
-    y = h_start[k, ph] + rank // cols[bag]  # row-major inside the window
-    x = w_start[k, pw] + rank % cols[bag]
-    index = (b[k] * height + y) * width + x  # (T,) rows of the table
-    return F.embedding_bag(index, table, starts, mode="max")  # (N, C)
-
-
-def roi_pool(
-    input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: int | tuple[int, int], spatial_scale: float = 1.0
-) -> Tensor:
-    """RoIPool (Fast R-CNN): max over integer-rounded bins; torchvision's semantics, vectorized.
-
-    The bins are those of :func:`roi_pool_single` (round halves away from zero, inclusive box,
-    ``floor``/``ceil`` bin edges, clamped to the map; an empty bin gives 0).
-
-    Two exact ways to take the max over all bins at once (no Python loop over RoIs or bins):
-
-    - without autograd, the range-maximum trick over channels-last features (fast;
-      see :func:`_window_max_sparse_table`);
-    - when ``input`` needs a gradient, ``F.embedding_bag(mode="max")`` over each bin's cells in
-      row-major order, whose backward adds each output gradient to the **first** maximum of its bin,
-      exactly torchvision's argmax rule (ties included).
-
-    Args:
-        input (Tensor[B, C, H, W]): features, any floating dtype.
-        boxes (Tensor[K, 5] or list[Tensor[L, 4]]): ``(batch_index, x1, y1, x2, y2)`` rows, or one
-            ``(L, 4)`` tensor per image; same dtype and device as ``input``; image coordinates.
-        output_size (int or tuple[int, int]): ``(PH, PW)``, e.g. ``7`` for the box head.
-        spatial_scale (float): feature cells per image pixel: ``1/16`` when a 800 x 800 image gave a
-            50 x 50 map. Default: ``1.0``.
-
-    Returns:
-        Tensor[K, C, PH, PW]: pooled features, contiguous, ``input``'s dtype.
-
-    Example:
-        >>> x = torch.arange(25.0).reshape(1, 1, 5, 5)
-        >>> roi_pool(x, torch.tensor([[0, 0.0, 0.0, 4.0, 4.0]]), 2)[0, 0]
-        tensor([[12., 14.],
-                [22., 24.]])
-    """
-    rois, pooled_h, pooled_w = _check_common(input, boxes, output_size, spatial_scale)
-    batch, channels, height, width = input.shape
-    num_rois = rois.shape[0]
-    windows = _pool_windows(rois, float(spatial_scale), pooled_h, pooled_w, height, width)
-    # the kernel's max starts at -FLT_MAX (which is -inf in half precision)
-    floor = -FLT_MAX if torch.finfo(input.dtype).max >= FLT_MAX else -math.inf
-    if torch.is_grad_enabled() and input.requires_grad:
-        pooled = _window_max_embedding_bag(_channels_last_table(input), *windows, height, width)
-        pooled = pooled.clamp(min=floor)  # (K*PH*PW, C)
-    else:
-        table = input.detach().permute(0, 2, 3, 1).contiguous()  # (B, H, W, C)
-        pooled = _window_max_sparse_table(table, *windows).clamp_(min=floor)  # (K*PH*PW, C)
-    return pooled.reshape(num_rois, pooled_h, pooled_w, channels).permute(0, 3, 1, 2).contiguous()
-
-
-def _axis_corners(coord: Tensor, size: int, valid: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Bilinear corners along one axis with :func:`bilinear_interpolate`'s edge rules.
-
-    Returns ``(low, high, w_low, w_high)``: cell indices (int64) and weights ``1 - l`` and ``l``.
-    """
-    coord = torch.where(valid, coord, torch.zeros_like(coord)).clamp(min=0)  # rule 2; NaN-safe
-    low = coord.detach().long()  # floor, as coord >= 0
-    last = low >= size - 1  # rule 3: read the last row/column
-    low = torch.where(last, size - 1, low)
-    high = torch.where(last, low, low + 1)
-    coord = torch.where(last, low.to(coord.dtype), coord)
-    frac = coord - low  # differentiable in coord: the box gradient flows through here
-    return low, high, 1 - frac, frac
-
-
-def roi_align(
-    input: Tensor,
-    boxes: Tensor | Sequence[Tensor],
-    output_size: int | tuple[int, int],
-    spatial_scale: float = 1.0,
-    sampling_ratio: int = -1,
-    aligned: bool = False,
-) -> Tensor:
-    """RoIAlign (Mask R-CNN): average of bilinear samples in each bin; torchvision's semantics.
-
-    For RoI ``k`` (see :func:`roi_align_single` for the formulas, transcribed from torchvision's
-    kernel): bins of ``bin_h = roi_h / PH``, a grid of ``grid_h x grid_w`` sample points per bin
-    (``sampling_ratio``, or ``ceil(roi_h / PH)`` per RoI when ``sampling_ratio <= 0``), each read by
-    bilinear interpolation, summed and divided by ``max(grid_h * grid_w, 1)``.
-
-    Vectorized over RoIs, bins, samples and channels: every sample of every bin is one row of a
-    flat list (RoIs with different adaptive grids simply contribute different numbers of rows), its
-    four bilinear corners index a channels-last table ``(B*H*W, C)``, and ``F.embedding_bag(mode=
-    "sum", per_sample_weights=...)`` gathers and weights the corners of each bin in one fused call.
-
-    Args:
-        input (Tensor[B, C, H, W]): features, any floating dtype.
-        boxes (Tensor[K, 5] or list[Tensor[L, 4]]): ``(batch_index, x1, y1, x2, y2)`` rows, or one
-            ``(L, 4)`` tensor per image; same dtype and device as ``input``; image coordinates.
-        output_size (int or tuple[int, int]): ``(PH, PW)``: 7 for the box head, 14 for the mask head.
-        spatial_scale (float): feature cells per image pixel (``1/16`` at stride 16). Default: ``1.0``.
-        sampling_ratio (int): samples per bin side; ``<= 0``: adaptive, ``ceil(roi_h / PH)``.
-            Mask R-CNN uses 2. Default: ``-1``.
-        aligned (bool): shift boxes by -0.5 cell so that cell centres sit at ``+0.5``
-            (detectron2's ``ROIAlignV2``); see the module's Note. Default: ``False``.
-
-    Returns:
-        Tensor[K, C, PH, PW]: pooled features, contiguous, ``input``'s dtype. Differentiable with
-        respect to ``input`` (equal to torchvision's gradient) and to the box coordinates.
-
-    Example:
-        >>> x = torch.arange(25.0).reshape(1, 1, 5, 5)
-        >>> roi_align(x, [torch.tensor([[0.5, 0.5, 2.5, 2.5]])], 2, sampling_ratio=2, aligned=True)[0, 0]
-        tensor([[3., 4.],
-                [8., 9.]])
-    """
-    rois, pooled_h, pooled_w = _check_common(input, boxes, output_size, spatial_scale)
-    _check_align_options(sampling_ratio, aligned)
-    batch, channels, height, width = input.shape
-    num_rois, device, dtype = rois.shape[0], input.device, input.dtype
-    bins = pooled_h * pooled_w
-
-    offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (rois[:, 1:] * spatial_scale - offset).unbind(dim=1)  # (K,) each
-    roi_w, roi_h = x2 - x1, y2 - y1
-    if not aligned:  # legacy: force malformed boxes to 1 x 1
-        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
-    bin_h, bin_w = roi_h / pooled_h, roi_w / pooled_w  # (K,)
-    if sampling_ratio > 0:
-        grid_h = torch.full((num_rois,), sampling_ratio, device=device)
-        grid_w = grid_h
-    else:  # adaptive: ceil(roi_h / PH) samples per bin side, per RoI (0 for a degenerate box)
-        grid_h = torch.ceil(bin_h.detach()).long().clamp(min=0)
-        grid_w = torch.ceil(bin_w.detach()).long().clamp(min=0)
-    count = (grid_h * grid_w).clamp(min=1)  # (K,) the denominator still counts dropped samples
-
-    # one row per sample point: bin n = (k, ph, pw) holds grid_h[k] * grid_w[k] samples
-    sample_bin, rank, bin_starts = _bag_layout((grid_h * grid_w).repeat_interleave(bins))  # (S,)
-    k = sample_bin // bins
-    ph = (sample_bin // pooled_w % pooled_h).to(dtype)
-    pw = (sample_bin % pooled_w).to(dtype)
-    iy = (rank // grid_w[k]).to(dtype)
-    ix = (rank % grid_w[k]).to(dtype)
-    # y = y1' + ph * bin_h + (iy + 0.5) * bin_h / grid_h, in the kernel's order of operations
-    y = y1[k] + ph * bin_h[k] + (iy + 0.5) * bin_h[k] / grid_h[k].to(dtype)  # (S,)
-    x = x1[k] + pw * bin_w[k] + (ix + 0.5) * bin_w[k] / grid_w[k].to(dtype)
-    valid = (y >= -1) & (y <= height) & (x >= -1) & (x <= width)  # rule 1 (dropped, still counted)
-    y_low, y_high, hy, ly = _axis_corners(y, height, valid)
-    x_low, x_high, hx, lx = _axis_corners(x, width, valid)
-
-    row = rois[k, 0].detach().long() * height
-    index = torch.stack(  # (S, 4) the four corners, rows of the (B*H*W, C) table
-        [(row + y_low) * width + x_low, (row + y_low) * width + x_high,
-         (row + y_high) * width + x_low, (row + y_high) * width + x_high], dim=1)
-    weight = torch.stack([hy * hx, hy * lx, ly * hx, ly * lx], dim=1) * valid[:, None]  # (S, 4)
-    pooled = F.embedding_bag(  # (K*PH*PW, C): sum of weight * corner over each bin's samples
-        index.reshape(-1), _channels_last_table(input), 4 * bin_starts,
-        mode="sum", per_sample_weights=weight.reshape(-1),
-    )
-    pooled.div_(count.repeat_interleave(bins).to(dtype)[:, None])  # in place: embedding_bag keeps no output
-    return pooled.reshape(num_rois, pooled_h, pooled_w, channels).permute(0, 3, 1, 2).contiguous()
-
-
-# --------------------------------------------------------------------------------------------------
-# Module wrappers
-# --------------------------------------------------------------------------------------------------
-
-
-class RoIPool(nn.Module):
-    """:func:`roi_pool` as a module (no parameters); same arguments as ``torchvision.ops.RoIPool``.
-
-    Args:
-        output_size (int or tuple[int, int]): ``(PH, PW)``.
-        spatial_scale (float): feature cells per image pixel.
-    """
-
-    def __init__(self, output_size: int | tuple[int, int], spatial_scale: float):
-        super().__init__()
-        check_int_pair("output_size", output_size)
-        check_positive("spatial_scale", spatial_scale)
-        self.output_size = output_size
-        self.spatial_scale = spatial_scale
-
-    def forward(self, input: Tensor, rois: Tensor | Sequence[Tensor]) -> Tensor:
-        return roi_pool(input, rois, self.output_size, self.spatial_scale)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}, spatial_scale={self.spatial_scale}"
-
-
-class RoIAlign(nn.Module):
-    """:func:`roi_align` as a module (no parameters); same arguments as ``torchvision.ops.RoIAlign``.
-
-    Args:
-        output_size (int or tuple[int, int]): ``(PH, PW)``.
-        spatial_scale (float): feature cells per image pixel.
-        sampling_ratio (int): samples per bin side, ``<= 0`` for adaptive.
-        aligned (bool): half-pixel shift (see the module's Note). Default: ``False``.
-    """
-
-    def __init__(
-        self, output_size: int | tuple[int, int], spatial_scale: float, sampling_ratio: int, aligned: bool = False
-    ):
-        super().__init__()
-        check_int_pair("output_size", output_size)
-        check_positive("spatial_scale", spatial_scale)
-        _check_align_options(sampling_ratio, aligned)
-        self.output_size = output_size
-        self.spatial_scale = spatial_scale
-        self.sampling_ratio = sampling_ratio
-        self.aligned = aligned
-
-    def forward(self, input: Tensor, rois: Tensor | Sequence[Tensor]) -> Tensor:
-        return roi_align(input, rois, self.output_size, self.spatial_scale, self.sampling_ratio, self.aligned)
-
-    def extra_repr(self) -> str:
-        return (
-            f"output_size={self.output_size}, spatial_scale={self.spatial_scale}, "
-            f"sampling_ratio={self.sampling_ratio}, aligned={self.aligned}"
-        )
-
-
-# --------------------------------------------------------------------------------------------------
-# Feature pyramid: which level a RoI is pooled from
-# --------------------------------------------------------------------------------------------------
-
-
-def _check_level_args(k_min: object, k_max: object, canonical_scale: object, canonical_level: object) -> None:
-    for name, value in (("k_min", k_min), ("k_max", k_max), ("canonical_level", canonical_level)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name}: expected an int, got {describe(value)}")
-    if k_min > k_max:  # type: ignore[operator]
-        raise ValueError(f"k_max: expected k_max >= k_min = {k_min}, got {k_max}")
-    check_positive("canonical_scale", canonical_scale)
-
-
-def fpn_level(
-    boxes: Tensor,
-    k_min: int = 2,
-    k_max: int = 5,
-    *,
-    canonical_scale: int = 224,
-    canonical_level: int = 4,
-    eps: float = 1e-6,
-) -> Tensor:
-    """The pyramid level each box is pooled from: Eqn. (1) of the FPN paper, torchvision's constants.
-
-    .. math:: k = \\lfloor k_0 + \\log_2(\\sqrt{wh} / 224) + \\epsilon \\rfloor, \\quad
-              k \\leftarrow \\min(\\max(k, k_{min}), k_{max})
-
-    A 224 x 224 box (ImageNet size) goes to ``k0 = 4`` (P4, stride 16); each halving of
-    ``sqrt(wh)`` moves one level down (finer). With P2..P5: ``sqrt(wh) < 112 -> 2``,
-    ``[112, 224) -> 3``, ``[224, 448) -> 4``, ``>= 448 -> 5``.
-
-    Args:
-        boxes (Tensor[K, 4]): ``(x1, y1, x2, y2)`` in image pixels; ``wh = (x2 - x1) * (y2 - y1)``
-            (no +1).
-        k_min (int): the finest level present (P2 -> 2). Default: ``2``.
-        k_max (int): the coarsest level present (P5 -> 5). Default: ``5``.
-        canonical_scale (int): the box size mapped to ``canonical_level``. Default: ``224``.
-        canonical_level (int): ``k0``. Default: ``4``.
-        eps (float): added before ``floor`` so that an exact power of two (``sqrt(wh) = 112``) is
-            not pushed down by rounding in ``log2``. Default: ``1e-6``.
-
-    Returns:
-        Tensor[K] (int64): the level ``k`` of each box. torchvision's ``LevelMapper`` returns
-        ``k - k_min``, the index into the list of levels.
-
-    Note:
-        detectron2's ``assign_boxes_to_levels`` adds its epsilon inside the log,
-        ``floor(k0 + log2(sqrt(wh) / 224 + 1e-8))``; the two differ only within ~1e-6 of a boundary.
-    """
-    check_floating("boxes", boxes)
-    check_shape("boxes", boxes, (None, 4), "(K, 4)")
-    _check_level_args(k_min, k_max, canonical_scale, canonical_level)
-    size = torch.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))  # (K,) sqrt(wh)
-    level = torch.floor(canonical_level + torch.log2(size / canonical_scale) + torch.tensor(eps, dtype=size.dtype))
-    return level.clamp(min=k_min, max=k_max).to(torch.int64)
-
-
-def infer_scale(feature_size: Sequence[int], image_size: Sequence[int]) -> float:
-    """The ``spatial_scale`` of a feature map: ``2 ** round(log2(feature_h / image_h))``.
-
-    Args:
-        feature_size (sequence of 2 ints): ``(H, W)`` of the feature map.
-        image_size (sequence of 2 ints): ``(height, width)`` of the (padded) input image.
-
-    Returns:
-        float: a power of two, e.g. ``0.25`` for a 200 x 200 map of an 800 x 800 image. Like
-        torchvision's ``_infer_scale`` it uses the height ratio.
-    """
-    if len(feature_size) != 2 or len(image_size) != 2:
-        raise ValueError(
-            f"feature_size, image_size: expected (height, width) pairs, got {describe(feature_size)} "
-            f"and {describe(image_size)}"
-        )
-    check_positive("feature_size[0]", feature_size[0])
-    check_positive("image_size[0]", image_size[0])
-    ratio = torch.tensor(float(feature_size[0]) / float(image_size[0]))
-    return 2.0 ** float(torch.log2(ratio).round())
-
-
-def multi_scale_roi_align(
-    features: Sequence[Tensor],
-    boxes: Tensor | Sequence[Tensor],
-    image_shapes: Sequence[tuple[int, int]],
-    output_size: int | tuple[int, int],
-    sampling_ratio: int,
-    *,
-    canonical_scale: int = 224,
-    canonical_level: int = 4,
-    aligned: bool = False,
-) -> Tensor:
-    """RoIAlign over a feature pyramid: each RoI is pooled from the level :func:`fpn_level` picks.
-
-    Args:
-        features (sequence of Tensor[B, C, H_l, W_l]): the pyramid, finest first (P2, P3, ...),
-            consecutive levels, each half the size of the previous one.
-        boxes (list[Tensor[L, 4]] or Tensor[K, 5]): boxes in image pixels.
-        image_shapes (sequence of (height, width)): the images' sizes before the backbone; the
-            scales are inferred from the largest height and width (torchvision's rule).
-        output_size (int or tuple[int, int]): ``(PH, PW)``.
-        sampling_ratio (int): passed to :func:`roi_align`.
-        canonical_scale (int): see :func:`fpn_level`. Default: ``224``.
-        canonical_level (int): see :func:`fpn_level`. Default: ``4``.
-        aligned (bool): passed to :func:`roi_align`; torchvision's ``MultiScaleRoIAlign`` never sets
-            it, i.e. uses ``False``. Default: ``False``.
-
-    Returns:
-        Tensor[K, C, PH, PW]: the pooled features, in the order of the boxes.
-    """
-    if not isinstance(features, (list, tuple)) or not features:
-        raise TypeError(f"features: expected a non-empty list of Tensor[B, C, H, W], got {describe(features)}")
-    for i, feature in enumerate(features):
-        check_floating(f"features[{i}]", feature)
-        check_ndim(f"features[{i}]", feature, 4, "(B, C, H, W)")
-    if not image_shapes:
-        raise ValueError("image_shapes: expected at least one (height, width), got none")
-    original = (max(int(s[0]) for s in image_shapes), max(int(s[1]) for s in image_shapes))
-    scales = [infer_scale(tuple(f.shape[-2:]), original) for f in features]
-    k_min, k_max = round(-math.log2(scales[0])), round(-math.log2(scales[-1]))
-    if k_max - k_min + 1 != len(features):
-        raise ValueError(
-            f"features: expected consecutive pyramid levels (each half the size of the previous), "
-            f"got inferred scales {scales}"
-        )
-    rois = boxes_to_rois(boxes, features[0])
-    pooled_h, pooled_w = check_int_pair("output_size", output_size)
-    if len(features) == 1:
-        return roi_align(features[0], rois, (pooled_h, pooled_w), scales[0], sampling_ratio, aligned)
-    levels = fpn_level(rois[:, 1:].detach(), k_min, k_max, canonical_scale=canonical_scale,
-                       canonical_level=canonical_level) - k_min  # (K,) index into features
-    result = features[0].new_zeros(rois.shape[0], features[0].shape[1], pooled_h, pooled_w)
-    for level, (feature, scale) in enumerate(zip(features, scales)):
-        chosen = torch.where(levels == level)[0]
-        result[chosen] = roi_align(feature, rois[chosen], (pooled_h, pooled_w), scale, sampling_ratio, aligned)
-    return result
-
-
-class MultiScaleRoIAlign(nn.Module):
-    """:func:`multi_scale_roi_align` as a module, with ``torchvision.ops.MultiScaleRoIAlign``'s API.
-
-    Args:
-        featmap_names (list[str]): the keys of the feature dict to pool from, finest first.
-        output_size (int or tuple[int, int]): ``(PH, PW)``.
-        sampling_ratio (int): passed to :func:`roi_align`.
-        canonical_scale (int): see :func:`fpn_level`. Default: ``224``.
-        canonical_level (int): see :func:`fpn_level`. Default: ``4``.
-
-    Note:
-        torchvision caches the inferred scales on the module after the first call; this module
-        holds no state and infers them on every call.
-    """
-
-    def __init__(
-        self,
-        featmap_names: Sequence[str],
-        output_size: int | tuple[int, int],
-        sampling_ratio: int,
-        *,
-        canonical_scale: int = 224,
-        canonical_level: int = 4,
-    ):
-        super().__init__()
-        if isinstance(featmap_names, str) or not featmap_names:
-            raise TypeError(f"featmap_names: expected a non-empty list of names, got {describe(featmap_names)}")
-        self.featmap_names = list(featmap_names)
-        self.output_size = check_int_pair("output_size", output_size)
-        _check_align_options(sampling_ratio, False)
-        self.sampling_ratio = sampling_ratio
-        self.canonical_scale = canonical_scale
-        self.canonical_level = canonical_level
-
-    def forward(
-        self, x: Mapping[str, Tensor], boxes: Sequence[Tensor], image_shapes: Sequence[tuple[int, int]]
-    ) -> Tensor:
-        missing = [name for name in self.featmap_names if name not in x]
-        if missing:
-            raise ValueError(f"x: expected feature maps named {self.featmap_names}, missing {missing}")
-        features = [value for name, value in x.items() if name in self.featmap_names]  # dict order, as torchvision
-        return multi_scale_roi_align(
-            features, boxes, image_shapes, self.output_size, self.sampling_ratio,
-            canonical_scale=self.canonical_scale, canonical_level=self.canonical_level,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"featmap_names={self.featmap_names}, output_size={self.output_size}, "
-            f"sampling_ratio={self.sampling_ratio}"
-        )
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ELSEWHERE))

@@ -35,6 +35,10 @@ Deviations from the paper and from ``pytorch/examples : fast_neural_style``:
   :mod:`lessons.loss_network`.
 * Image optimization (:func:`optimize_image`) uses Adam written out, identical to ``torch.optim.Adam``
   plus a clamp to ``[0, 1]``, to spare a notebook the import of ``torch._dynamo``.
+
+NaN policy: feature maps, logits, images and the inputs of losses are not scanned for NaN/inf (a
+full scan would cost more than the operation), so a NaN there passes through to the result; boxes,
+coordinates, sizes, indices and labels are checked and a NaN/inf there raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lessons import loss_network as _loss_network
 from lessons._checks import (
     as_generator,
     check_choice,
     check_floating,
+    check_int,
     check_int_pair,
     check_ndim,
     check_non_negative,
@@ -59,39 +65,10 @@ from lessons._checks import (
     check_same_dtype,
     describe,
 )
-from lessons.loss_network import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    NETWORKS,
-    SMALL_VGG_WEIGHTS,
-    VGG16_CONV_INDICES,
-    VGG16_LAYERS,
-    VGG16_POOL_INDICES,
-    VGG16_WEIGHTS_FILE,
-    WEIGHTS_ENV,
-    LossNetwork,
-    RandomMultiScaleFeatures,
-    SmallVGG,
-    TransformNet,
-    _check_features,
-    _check_images,
-    _is_int,
-    find_vgg16_weights,
-    imagenet_normalize,
-    load_small_vgg,
-    vgg16_features,
-)
+from lessons.loss_network import *  # noqa: F403  (re-exported: the networks are importable from here too)
+from lessons.loss_network import LossNetwork, _check_features, _check_images
 
 __all__ = [
-    "VGG16_LAYERS",
-    "VGG16_CONV_INDICES",
-    "VGG16_POOL_INDICES",
-    "VGG16_WEIGHTS_FILE",
-    "WEIGHTS_ENV",
-    "SMALL_VGG_WEIGHTS",
-    "NETWORKS",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
     "gram_matrix",
     "gram_matrix_loop",
     "feature_reconstruction_loss",
@@ -100,17 +77,10 @@ __all__ = [
     "BandError",
     "band_pass",
     "band_error",
-    "imagenet_normalize",
-    "find_vgg16_weights",
-    "vgg16_features",
-    "RandomMultiScaleFeatures",
-    "SmallVGG",
-    "load_small_vgg",
-    "LossNetwork",
-    "TransformNet",
     "optimize_image",
     "synthesize_texture",
     "style_transfer",
+    *_loss_network.__all__,
 ]
 
 
@@ -570,9 +540,16 @@ def _layer_weights(loss_net: LossNetwork, layer_weights: Mapping[str, float] | N
 
 
 def _check_optim(steps: int, lr: float) -> None:
-    if not _is_int(steps) or steps < 1:
-        raise ValueError(f"steps: expected an int >= 1, got {steps!r}")
+    check_int("steps", steps, minimum=1)
     check_positive("lr", lr)
+
+
+def _check_single(name: str, images: Tensor) -> None:
+    if images.shape[0] != 1:
+        raise ValueError(
+            f"{name}: expected one image, shape (1, 3, H, W), got shape {tuple(images.shape)}; "
+            f"call once per image"
+        )
 
 
 def synthesize_texture(
@@ -608,6 +585,7 @@ def synthesize_texture(
         layer, and ``"tv"`` when ``tv_weight > 0``; ``steps + 1`` values each.
     """
     _check_images("style", style)
+    _check_single("style", style)
     height, width = check_int_pair("size", size, minimum=8)
     _check_optim(steps, lr)
     check_non_negative("tv_weight", tv_weight)
@@ -664,6 +642,8 @@ def style_transfer(
     """
     _check_images("content", content)
     _check_images("style", style)
+    _check_single("content", content)
+    _check_single("style", style)
     check_same_dtype("style", style, "content", content)
     if content_layer not in loss_net.layers:
         raise ValueError(

@@ -3,6 +3,11 @@
 Widgets are optional sugar. :func:`explore` shows an ``ipywidgets`` control panel when a notebook
 front end is running, and otherwise (CI, ``nbconvert``, a static renderer) draws a small grid of
 figures for a few fixed parameter values, so the notebook reads the same without a live kernel.
+The control panel's output also carries a PNG of the figure at the controls' starting values (one
+display bundle: widget view, PNG, text), so a notebook executed with widgets and then rendered
+statically still shows a figure: a renderer that cannot show the widget (nbconvert's HTML of a
+notebook saved without widget state, JupyterLab's default) shows the PNG; with the widget state
+saved (nbclient's default), nbconvert's HTML embeds the widget, whose saved output holds the figure.
 """
 
 from __future__ import annotations
@@ -138,12 +143,16 @@ def explore(
     if mode == "interactive":
         import ipywidgets
 
-        def render(**params: Any) -> None:
+        def figure(**params: Any):
             fig, axes = plt.subplots(1, panels, figsize=(panel_size[0] * panels, panel_size[1]), squeeze=False)
             target = axes[0, 0] if panels == 1 else list(axes[0])
             title = draw(target, **params)
             fig.suptitle(title or title_of(params), fontsize=9)
             fig.tight_layout()
+            return fig
+
+        def render(**params: Any) -> None:
+            figure(**params)
             plt.show()
 
         widget = ipywidgets.interactive(render, **controls)
@@ -151,7 +160,7 @@ def explore(
             return widget
         from IPython.display import display
 
-        display(widget)
+        display(_widget_bundle(widget, figure), raw=True)
         return None
 
     n = len(examples)
@@ -179,6 +188,38 @@ def explore(
         return fig
     plt.show()
     return None
+
+
+def _widget_bundle(widget: Any, figure: Callable[..., Any]) -> dict[str, Any]:
+    """One display bundle for an ``ipywidgets.interactive``: the live view plus a static PNG.
+
+    The bundle holds ``application/vnd.jupyter.widget-view+json`` (a live front end shows the
+    widget), ``image/png`` (the figure that ``figure(**values)`` draws at the controls' current,
+    i.e. starting, values) and ``text/plain``. A renderer without the widget's state (nbconvert
+    HTML of a notebook saved without it, a static site) skips the widget view and shows the PNG.
+
+    Args:
+        widget (ipywidgets.interactive): the control panel.
+        figure (Callable): ``figure(**params) -> matplotlib Figure`` for one set of parameter values.
+
+    Returns:
+        dict[str, Any]: mimetype -> data, for ``IPython.display.display(bundle, raw=True)``.
+    """
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    bundle = dict(widget._repr_mimebundle_() or {})
+    values = {k: v for k, v in getattr(widget, "kwargs", {}).items()}
+    fig = figure(**values)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    bundle["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+    settings = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+    bundle["text/plain"] = f"Interactive figure ({settings}); run the notebook in JupyterLab to move the controls."
+    return bundle
 
 
 def _fmt(value: Any) -> str:

@@ -30,14 +30,15 @@ Deviations from the reference code.
   ``grid_sample`` with PyTorch's default ``align_corners``, which became ``False`` in PyTorch 1.3, and
   then a zero flow is no longer the identity (:func:`warping_layer` reproduces both).
 - :func:`assign_ids` gives a detection that loses a contested id the id ``-1`` explicitly.
-- VPQ counts every area from the maps; VPSNet's ``eval_vpq.py`` reads ground-truth areas from the
-  segment dicts and adds up areas in those dicts in place, so they grow from one window to the next.
+- VPQ (:func:`video_panoptic_quality`, :func:`tube_iou`) lives in :mod:`lessons.video_quality` and
+  is re-exported here; its deviations are listed there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -48,13 +49,14 @@ from lessons._checks import (
     check_finite,
     check_floating,
     check_int,
+    check_int_tensor,
     check_ndim,
     check_same_device,
     check_shape,
     check_tensor,
     describe,
 )
-from lessons.panoptic import VOID, _check_int_tensor, panoptic_quality
+from lessons.video_quality import tube_iou, video_panoptic_quality  # re-exported
 
 __all__ = [
     "warp",
@@ -208,6 +210,10 @@ def temporal_attention(embedding: Tensor, reference: Tensor) -> Tensor:
     check_ndim("embedding", embedding, 4, "(B, E, H, W)")
     check_floating("reference", reference)
     check_shape("reference", reference, tuple(embedding.shape), f"{tuple(embedding.shape)} like embedding")
+    return _temporal_attention(embedding, reference)
+
+
+def _temporal_attention(embedding: Tensor, reference: Tensor) -> Tensor:
     return torch.sigmoid((embedding * reference).sum(dim=1, keepdim=True))  # (B, 1, H, W)
 
 
@@ -245,16 +251,37 @@ def fuse(
         tuple: ``fused (Tensor[B, C_out, H, W])`` and ``attention (Tensor[B, 2, H, W])`` (current,
         warped).
     """
-    check_floating("current", current)
-    check_ndim("current", current, 4, "(B, C, H, W)")
-    check_floating("warped", warped)
-    check_shape("warped", warped, tuple(current.shape), f"{tuple(current.shape)} like current")
-    a_cur = temporal_attention(current_embedding, reference_embedding)  # (B, 1, H, W)
-    a_warp = temporal_attention(warped_embedding, reference_embedding)
+    _check_pair("current", current, "warped", warped, None)
     b, _, h, w = current.shape
+    check_floating("current_embedding", current_embedding)
     check_shape("current_embedding", current_embedding, (b, None, h, w), f"({b}, E, {h}, {w}) like current")
+    for name, value in (("warped_embedding", warped_embedding), ("reference_embedding", reference_embedding)):
+        check_floating(name, value)
+        check_shape(name, value, tuple(current_embedding.shape), f"{tuple(current_embedding.shape)} like current_embedding")
     check_floating("weight", weight)
     check_shape("weight", weight, (None, 2 * current.shape[1], 1, 1), f"(C_out, {2 * current.shape[1]}, 1, 1)")
+    if bias is not None:
+        check_floating("bias", bias)
+        check_shape("bias", bias, (weight.shape[0],), f"({weight.shape[0]},), one per output channel")
+    return _fuse(current, warped, current_embedding, warped_embedding, reference_embedding, weight, bias,
+                 float(negative_slope))
+
+
+def _check_pair(name: str, value: object, other_name: str, other: object, channels: int | None) -> None:
+    """Two floating ``(B, C, H, W)`` feature maps of one shape (``C = channels`` unless ``None``)."""
+    check_floating(name, value)
+    check_ndim(name, value, 4, "(B, C, H, W)")  # type: ignore[arg-type]
+    if channels is not None:
+        check_shape(name, value, (None, channels, None, None), f"(B, {channels}, H, W)")  # type: ignore[arg-type]
+    check_floating(other_name, other)
+    check_shape(other_name, other, tuple(value.shape), f"{tuple(value.shape)} like {name}")  # type: ignore[arg-type,union-attr]
+
+
+def _fuse(current: Tensor, warped: Tensor, current_embedding: Tensor, warped_embedding: Tensor,
+          reference_embedding: Tensor, weight: Tensor, bias: Tensor | None, negative_slope: float) -> tuple[Tensor, Tensor]:
+    """:func:`fuse` without the checks."""
+    a_cur = _temporal_attention(current_embedding, reference_embedding)  # (B, 1, H, W)
+    a_warp = _temporal_attention(warped_embedding, reference_embedding)
     stacked = torch.cat([current * a_cur, warped * a_warp], dim=1)  # (B, 2C, H, W)
     fused = F.leaky_relu(F.conv2d(stacked, weight, bias), negative_slope)  # (B, C_out, H, W)
     return fused, torch.cat([a_cur, a_warp], dim=1)
@@ -270,18 +297,19 @@ class TemporalFusion(nn.Module):
 
     def __init__(self, channels: int, embed_channels: int | None = None) -> None:
         super().__init__()
-        channels = check_int("channels", channels, minimum=1)
+        self.channels = channels = check_int("channels", channels, minimum=1)
         embed = channels if embed_channels is None else check_int("embed_channels", embed_channels, minimum=1)
         self.embed = nn.Conv2d(channels, embed, 3, padding=1)  # EDVR tAtt_1, every frame
         self.embed_reference = nn.Conv2d(channels, embed, 3, padding=1)  # tAtt_2, the current frame
         self.fusion = nn.Conv2d(2 * channels, channels, 1)
 
     def forward(self, current: Tensor, warped: Tensor) -> tuple[Tensor, Tensor]:
-        """``(fused (B, C, H, W), attention (B, 2, H, W))`` for current and warped features."""
+        """``(fused (B, C, H, W), attention (B, 2, H, W))`` for current and warped features (NaN passes)."""
+        _check_pair("current", current, "warped", warped, self.channels)
         both = self.embed(torch.cat([current, warped], dim=0))  # (2B, E, H, W)
         e_cur, e_warp = both.chunk(2, dim=0)
-        return fuse(current, warped, e_cur, e_warp, self.embed_reference(current),
-                    self.fusion.weight, self.fusion.bias)
+        return _fuse(current, warped, e_cur, e_warp, self.embed_reference(current),
+                     self.fusion.weight, self.fusion.bias, 0.1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,6 +345,10 @@ def track_scores(embeddings: Tensor, ref_embeddings: Tensor) -> Tensor:
         tensor([[ 0.,  3., -2.]])
     """
     _check_embeddings(embeddings, ref_embeddings)
+    return _track_scores(embeddings, ref_embeddings)
+
+
+def _track_scores(embeddings: Tensor, ref_embeddings: Tensor) -> Tensor:
     dummy = embeddings.new_zeros(embeddings.shape[0], 1)  # (N, 1)
     return torch.cat([dummy, embeddings @ ref_embeddings.T], dim=1)  # (N, M + 1)
 
@@ -356,23 +388,43 @@ def match_scores(
     n, m = scores.shape[0], scores.shape[1] - 1
     if m < 0:
         raise ValueError("scores: expected at least the dummy column, got shape (N, 0)")
-    check_floating("cls_prob", cls_prob)
-    check_shape("cls_prob", cls_prob, (n,), f"({n},), one confidence per detection")
-    check_finite("cls_prob", cls_prob)
-    if bool((cls_prob <= 0).any()) or bool((cls_prob > 1).any()):
-        raise ValueError(f"cls_prob: expected values in (0, 1], got min {cls_prob.min().item():.3g}, max {cls_prob.max().item():.3g}")
+    _check_cls_prob(cls_prob, n)
     check_floating("ious", ious)
     check_shape("ious", ious, (n, m), f"({n}, {m}), one IoU per detection and remembered object")
     check_finite("ious", ious)
     check_tensor("same_label", same_label)
+    if same_label.is_complex():
+        raise TypeError(f"same_label: expected a bool (or 0/1) tensor, got dtype {same_label.dtype}")
     check_shape("same_label", same_label, (n, m), f"({n}, {m})")
-    if not (isinstance(match_coeff, (tuple, list)) and len(match_coeff) == 3):
-        raise TypeError(f"match_coeff: expected three numbers (alpha, beta, gamma), got {describe(match_coeff)}")
-    alpha, beta, gamma = (float(c) for c in match_coeff)
+    return _match_scores(scores, cls_prob, ious, same_label, _check_match_coeff(match_coeff), float(embedding_weight))
+
+
+def _check_cls_prob(cls_prob: object, n: int) -> None:
+    check_floating("cls_prob", cls_prob)
+    check_shape("cls_prob", cls_prob, (n,), f"({n},), one confidence per detection")  # type: ignore[arg-type]
+    check_finite("cls_prob", cls_prob)  # type: ignore[arg-type]
+    if bool((cls_prob <= 0).any()) or bool((cls_prob > 1).any()):  # type: ignore[operator]
+        raise ValueError(
+            f"cls_prob: expected values in (0, 1], got min {cls_prob.min().item():.3g}, "  # type: ignore[union-attr]
+            f"max {cls_prob.max().item():.3g}"  # type: ignore[union-attr]
+        )
+
+
+def _check_match_coeff(match_coeff: object) -> tuple[float, float, float]:
+    if not (isinstance(match_coeff, (tuple, list)) and len(match_coeff) == 3
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in match_coeff)):
+        raise TypeError(f"match_coeff: expected three finite numbers (alpha, beta, gamma), got {describe(match_coeff)}")
+    return float(match_coeff[0]), float(match_coeff[1]), float(match_coeff[2])
+
+
+def _match_scores(scores: Tensor, cls_prob: Tensor, ious: Tensor, same_label: Tensor,
+                  match_coeff: tuple[float, float, float], embedding_weight: float) -> Tensor:
+    n = scores.shape[0]
+    alpha, beta, gamma = match_coeff
     iou_term = torch.cat([ious.new_zeros(n, 1), ious], dim=1)  # (N, M + 1), dummy IoU 0
     label_term = torch.cat([scores.new_ones(n, 1), same_label.to(scores.dtype)], dim=1)  # dummy 1
     return (
-        float(embedding_weight) * F.log_softmax(scores, dim=1)
+        embedding_weight * F.log_softmax(scores, dim=1)
         + alpha * torch.log(cls_prob)[:, None]
         + beta * iou_term.to(scores.dtype)
         + gamma * label_term
@@ -399,8 +451,13 @@ def assign_ids(comp: Tensor) -> Tensor:
     """
     check_floating("comp", comp)
     check_ndim("comp", comp, 2, "(N, M + 1)")
-    if comp.shape[1] < 1 or bool(torch.isnan(comp).any()):
-        raise ValueError(f"comp: expected at least the dummy column and no NaN, got {describe(comp)}")
+    if comp.shape[1] < 1:
+        raise ValueError(f"comp: expected at least the dummy column, got {describe(comp)}")
+    check_finite("comp", comp)
+    return _assign_ids(comp)
+
+
+def _assign_ids(comp: Tensor) -> Tensor:
     m = comp.shape[1] - 1
     best = comp.argmax(dim=1)  # (N,) first maximum on ties
     ids = torch.full((comp.shape[0],), -1, dtype=torch.int64)
@@ -473,14 +530,17 @@ def track_step(
     check_floating("boxes", boxes)
     check_shape("boxes", boxes, (n, 4), f"({n}, 4) with rows (x1, y1, x2, y2)")
     check_finite("boxes", boxes)
-    check_tensor("labels", labels)
+    check_int_tensor("labels", labels)
     check_shape("labels", labels, (n,), f"({n},), one class per detection")
-    scores = track_scores(embeddings, memory.embeddings)  # (N, M + 1)
+    _check_cls_prob(cls_prob, n)
+    coeff = _check_match_coeff(match_coeff)
+    scores = _track_scores(embeddings, memory.embeddings)  # (N, M + 1)
     ious = box_iou(boxes.float(), memory.boxes.float()).to(scores.dtype)  # (N, M)
     same = labels.long()[:, None] == memory.labels[None, :]  # (N, M)
-    comp = match_scores(scores, cls_prob.to(scores.dtype), ious, same,
-                        match_coeff=match_coeff, embedding_weight=embedding_weight)
-    ids = assign_ids(comp)
+    comp = _match_scores(scores, cls_prob.to(scores.dtype), ious, same, coeff, float(embedding_weight))
+    if not bool(torch.isfinite(comp).all()):
+        raise ValueError("embeddings: expected finite values (the match scores came out NaN or inf)")
+    ids = _assign_ids(comp)
     m = memory.embeddings.shape[0]
     matched, new = (ids >= 0) & (ids < m), ids >= m  # new ids are already in increasing order
     updated = []
@@ -508,13 +568,19 @@ class TrackHead(nn.Module):
     def __init__(self, in_channels: int, roi_size: int = 7, hidden: int = 64, out_channels: int = 32,
                  num_fcs: int = 2) -> None:
         super().__init__()
-        size = check_int("in_channels", in_channels, minimum=1) * check_int("roi_size", roi_size, minimum=1) ** 2
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        self.roi_size = check_int("roi_size", roi_size, minimum=1)
+        size = in_channels * roi_size**2
         hidden_sizes = [check_int("hidden", hidden, minimum=1)] * (check_int("num_fcs", num_fcs, minimum=1) - 1)
         sizes = [size, *hidden_sizes, check_int("out_channels", out_channels, minimum=1)]
         self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
 
     def forward(self, roi_features: Tensor) -> Tensor:
-        """``Tensor[K, C, S, S] -> Tensor[K, D]``."""
+        """``Tensor[K, C, S, S] -> Tensor[K, D]``; NaN passes through (features are not scanned)."""
+        c, r = self.in_channels, self.roi_size
+        check_floating("roi_features", roi_features)
+        check_ndim("roi_features", roi_features, 4, f"(K, {c}, {r}, {r})")
+        check_shape("roi_features", roi_features, (None, c, r, r), f"(K, {c}, {r}, {r})")
         x = roi_features.flatten(1)  # (K, C*S*S)
         for i, fc in enumerate(self.fcs):
             x = fc(x)
@@ -535,165 +601,8 @@ def track_loss(scores: Tensor, targets: Tensor) -> Tensor:
     """
     check_floating("scores", scores)
     check_ndim("scores", scores, 2, "(N, M + 1)")
-    check_tensor("targets", targets)
+    check_int_tensor("targets", targets)
     check_shape("targets", targets, (scores.shape[0],), f"({scores.shape[0]},)")
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= scores.shape[1]):
         raise ValueError(f"targets: expected values in [0, {scores.shape[1]}), got {targets.tolist()}")
     return F.cross_entropy(scores, targets.long())
-
-
-# ---------------------------------------------------------------------------------------------
-# Video Panoptic Quality
-# ---------------------------------------------------------------------------------------------
-
-
-def tube_iou(pred: Tensor, gt: Tensor, pred_id: int, gt_id: int) -> float:
-    """IoU of two tubes over a window of frames, with the prediction's void pixels left out.
-
-    .. math::  IoU = \\frac{|p \\cap g|}{|p| + |g| - |p \\cap g| - |p \\cap void|}
-
-    counted over all the window's pixels at once (panopticapi's rule, with ``void = gt == 0``).
-    It is not the mean of per-frame IoUs: a tube that is right in one frame and wrong in the other
-    has one IoU for the whole window.
-
-    Args:
-        pred (Tensor[T, H, W]): predicted segment ids (int).
-        gt (Tensor[T, H, W]): ground-truth segment ids (int), 0 = void.
-        pred_id (int): the predicted tube.
-        gt_id (int): the ground-truth tube.
-
-    Returns:
-        float: in ``[0, 1]``; 0 when both tubes are empty.
-
-    Example:
-        >>> gt = torch.tensor([[[1, 1, 0]], [[1, 1, 0]]]); pred = torch.tensor([[[5, 5, 5]], [[5, 0, 0]]])
-        >>> tube_iou(pred, gt, 5, 1)  # inter 3, |p| 4, |g| 4, p on void 1
-        0.75
-    """
-    _check_int_tensor("pred", pred)
-    _check_int_tensor("gt", gt)
-    check_ndim("pred", pred, 3, "(T, H, W)")
-    check_shape("gt", gt, tuple(pred.shape), f"{tuple(pred.shape)} like pred")
-    pred_id, gt_id = check_int("pred_id", pred_id), check_int("gt_id", gt_id)
-    p, g = pred == pred_id, gt == gt_id
-    inter = int((p & g).sum())
-    union = int(p.sum()) + int(g.sum()) - inter - int((p & (gt == VOID)).sum())
-    return inter / union if union > 0 else 0.0
-
-
-def _clip_segments(name: str, segments: object, n_frames: int) -> list[dict[int, dict[str, Any]]]:
-    """Per-frame ``{id: segment}`` from one clip-wide list or from ``T`` per-frame lists."""
-    if not isinstance(segments, (list, tuple)):
-        raise TypeError(f"{name}: expected a list of segment dicts or a list of {n_frames} lists, got {describe(segments)}")
-    per_frame = all(isinstance(s, (list, tuple)) for s in segments) and len(segments) > 0
-    lists = list(segments) if per_frame else [segments] * n_frames
-    if len(lists) != n_frames:
-        raise ValueError(f"{name}: expected one segment list per frame ({n_frames}), got {len(lists)}")
-    out = []
-    for t, items in enumerate(lists):
-        by_id: dict[int, dict[str, Any]] = {}
-        for seg in items:
-            if not isinstance(seg, Mapping) or "id" not in seg or "category_id" not in seg:
-                raise ValueError(f"{name}: every segment needs keys 'id' and 'category_id', got {seg!r}")
-            # areas are always counted from the maps: drop any 'area' the caller passed
-            by_id[int(seg["id"])] = {k: v for k, v in seg.items() if k != "area"}
-        out.append(by_id)
-    return out
-
-
-def _window_segments(frames: list[dict[int, dict[str, Any]]], present: set[int]) -> list[dict[str, Any]]:
-    """The segments of a window: those present in its maps, one dict per id, described by the
-    window's first frame that lists the id (``eval_vpq.py`` keeps the first frame's dict too)."""
-    merged: dict[int, dict[str, Any]] = {}
-    for by_id in frames:
-        for seg_id, seg in by_id.items():
-            if seg_id in present:
-                merged.setdefault(seg_id, seg)
-    return [dict(seg) for seg in merged.values()]
-
-
-def video_panoptic_quality(
-    pred: Tensor,
-    pred_segments: Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]],
-    gt: Tensor,
-    gt_segments: Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]],
-    categories: Sequence[Mapping[str, Any]] | Mapping[int, Mapping[str, Any]],
-    window: int,
-) -> dict[str, Any]:
-    """Video Panoptic Quality ``VPQ^k`` with ``k = window`` (VPSNet's ``eval_vpq.py``).
-
-    For every run of ``k`` consecutive frames ``t .. t + k - 1`` the ``k`` maps are stacked into one
-    volume, so a segment id is a tube through the window; tubes are matched with panopticapi's rules
-    (same category, IoU > 0.5 with the prediction's void pixels left out of the union, crowd and
-    void handling: :func:`lessons.panoptic.panoptic_quality`, which this calls on the stacked
-    windows), and the TP / FP / FN counts and IoU sums are accumulated over all ``T - k + 1``
-    windows before the per-category PQ (Kirillov et al. 2019, Eq. 1) and the means:
-
-    .. math::  VPQ^k = \\frac{1}{|C|} \\sum_c
-               \\frac{\\sum_{windows} \\sum_{(u, \\hat u) \\in TP_c} IoU(u, \\hat u)}
-                     {\\sum_{windows} |TP_c| + \\frac12 |FP_c| + \\frac12 |FN_c|}
-
-    (Kim et al. 2020, Eq. 1). ``k = 1`` is per-frame PQ over all frames. An id switch inside a
-    window splits a tube, so the window's IoU falls and the match can be lost: VPQ falls with
-    ``k`` when ids are not kept. The paper reports the mean of ``VPQ^k`` over several ``k``.
-
-    Args:
-        pred (Tensor[T, H, W]): predicted segment ids (int), 0 = void; the same id in two frames is
-            the same tube.
-        pred_segments (list[dict] or list of T lists): ``id`` and ``category_id`` of every
-            predicted segment, for the whole clip or per frame. With per-frame lists a tube takes
-            the category its id has in the window's first frame that lists it (as ``eval_vpq.py``),
-            so an id handed to a thing of another class stays one tube of one class. Any ``area``
-            key is ignored: areas are counted in the maps.
-        gt (Tensor[T, H, W]): ground-truth segment ids, 0 = void.
-        gt_segments (same as ``pred_segments``): also ``iscrowd`` (default 0).
-        categories (list[dict] or dict): panopticapi's categories, each with ``id`` and ``isthing``.
-        window (int): ``k``, in ``[1, T]``.
-
-    Returns:
-        dict: :func:`lessons.panoptic.panoptic_quality`'s result (``All``, ``Things``, ``Stuff``,
-        ``per_class``) plus ``window`` (k) and ``n_windows`` (T - k + 1).
-
-    Note:
-        VPSNet's script sums ground-truth areas from the segment dicts and, by mutating the first
-        frame's dicts, carries those sums into later windows; here every area is counted in the
-        stacked maps, so each window is scored on its own pixels.
-
-    Example:
-        >>> gt = torch.ones(2, 2, 2, dtype=torch.long); gt[:, :, 1] = 2   # two tubes, 2 frames
-        >>> pred = gt.clone(); pred[1][pred[1] == 2] = 3                 # thing id switches in frame 1
-        >>> cats = [{"id": 0, "isthing": 0}, {"id": 1, "isthing": 1}]
-        >>> segs = [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}, {"id": 3, "category_id": 1}]
-        >>> gsegs = segs[:2]
-        >>> [round(video_panoptic_quality(pred, segs, gt, gsegs, cats, k)["Things"]["pq"], 3) for k in (1, 2)]
-        [1.0, 0.0]
-    """
-    _check_int_tensor("pred", pred)
-    _check_int_tensor("gt", gt)
-    check_ndim("pred", pred, 3, "(T, H, W)")
-    check_shape("gt", gt, tuple(pred.shape), f"{tuple(pred.shape)} like pred")
-    if bool((pred < 0).any()) or bool((gt < 0).any()):
-        raise ValueError("pred/gt: segment ids must be >= 0 (0 = void)")
-    n_frames, height, width = pred.shape
-    window = check_int("window", window, minimum=1)
-    if window > n_frames:
-        raise ValueError(f"window: expected an int in [1, T] = [1, {n_frames}], got {window}")
-    pred_frames = _clip_segments("pred_segments", pred_segments, n_frames)
-    gt_frames = _clip_segments("gt_segments", gt_segments, n_frames)
-    for name, maps, frames in (("pred", pred, pred_frames), ("gt", gt, gt_frames)):
-        for t in range(n_frames):
-            unknown = sorted(set(torch.unique(maps[t]).tolist()) - set(frames[t]) - {VOID})
-            if unknown:
-                raise ValueError(f"{name}: frame {t} has segment ids {unknown} that {name}_segments does not list")
-
-    preds, pred_lists, gts, gt_lists = [], [], [], []
-    for start in range(n_frames - window + 1):
-        span = slice(start, start + window)
-        p = pred[span].reshape(window * height, width)  # (k*H, W) the window as one image
-        g = gt[span].reshape(window * height, width).to(pred.device)
-        preds.append(p)
-        gts.append(g)
-        pred_lists.append(_window_segments(pred_frames[span], set(torch.unique(p).tolist())))
-        gt_lists.append(_window_segments(gt_frames[span], set(torch.unique(g).tolist())))
-    result = panoptic_quality(preds, pred_lists, gts, gt_lists, categories)
-    return {**result, "window": window, "n_windows": n_frames - window + 1}

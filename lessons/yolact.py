@@ -11,7 +11,8 @@ Summary:
     coefficients in ``(-1, 1)`` (tanh). A detection's mask is the sigmoid of the linear combination
     of the prototypes with its coefficients (eq. 1), cropped to its box. Training uses a per-pixel
     BCE on the crop of the ground-truth box, normalized by the box area. Detections are de-duplicated
-    with FastNMS, which replaces greedy NMS's sequential loop by one upper-triangular IoU matrix.
+    with FastNMS, which replaces greedy NMS's sequential loop by one upper-triangular IoU matrix
+    (:mod:`lessons.nms`; ``fast_nms``, ``batched_fast_nms``, ``greedy_nms`` are re-exported here).
     YolactEdge runs the full backbone only on key frames (every 5th frame); in between it runs the
     cheap early layers, warps the key frame's deeper FPN features by the optical flow and recomputes
     the rest.
@@ -32,6 +33,8 @@ Deviations from the reference code (``dbolya/yolact``, ``haotian-liu/yolact_edge
     * YolactEdge: only P4 is warped (the reference warps P4 and P5), the flow is given (the
       notebook's clips know it) instead of predicted by FeatFlowNet, and the warped features are not
       rescaled by a learned ``scale_factor``/``bias``.
+    * Boxes, flows and sizes must be finite; prototypes, coefficients, masks and features are not
+      scanned for NaN (a full scan would cost more than the operation), so NaN passes through.
 """
 
 from __future__ import annotations
@@ -41,11 +44,14 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import box_iou
 
 from lessons._checks import (
+    check_boxes,
     check_choice,
+    check_finite,
     check_floating,
+    check_int,
+    check_int_pair,
     check_ndim,
     check_non_negative,
     check_positive,
@@ -53,7 +59,8 @@ from lessons._checks import (
     check_shape,
     check_tensor,
 )
-from lessons.video import warp
+from lessons.nms import batched_fast_nms, fast_nms, greedy_nms  # re-exported: FastNMS is YOLACT's (Sec. 3.3)
+from lessons.video import _check_features_and_flow, _warp
 
 __all__ = [
     "assemble_masks",
@@ -104,13 +111,18 @@ def assemble_masks(prototypes: Tensor, coefficients: Tensor, *, return_logits: b
         ``(N, H, W)``: ``assemble_masks(proto_hwp.permute(2, 0, 1), coef) ==
         torch.sigmoid(proto_hwp @ coef.T).permute(2, 0, 1)``.
 
-    Example:
-        Two 1x2 prototypes ``[[1, 0]]`` and ``[[0, 1]]`` mixed with coefficients ``(2, -2)`` give
-        logits ``[[2, -2]]``, i.e. masks ``[[0.881, 0.119]]``.
+    Example (two 1x2 prototypes ``[[1, 0]]`` and ``[[0, 1]]`` mixed with coefficients ``(2, -2)``):
+        >>> assemble_masks(torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]), torch.tensor([[2.0, -2.0]])).round(decimals=3)
+        tensor([[[0.8810, 0.1190]]])
     """
     _check_prototypes(prototypes, coefficients)
-    logits = torch.einsum("np,phw->nhw", coefficients, prototypes)  # (N, H, W)
+    logits = _assemble_logits(prototypes, coefficients)  # (N, H, W)
     return logits if return_logits else torch.sigmoid(logits)
+
+
+def _assemble_logits(prototypes: Tensor, coefficients: Tensor) -> Tensor:
+    """Eq. 1 before the sigmoid, ``P C^T`` laid out ``(N, H, W)``; no checks."""
+    return torch.einsum("np,phw->nhw", coefficients, prototypes)  # (N, H, W)
 
 
 def _check_prototypes(prototypes: Tensor, coefficients: Tensor) -> None:
@@ -128,13 +140,11 @@ def _check_prototypes(prototypes: Tensor, coefficients: Tensor) -> None:
     check_same_device("coefficients", coefficients, "prototypes", prototypes)
 
 
-def _check_boxes(boxes: Tensor, num: int, name: str = "boxes") -> None:
-    check_floating(name, boxes)
-    if boxes.ndim != 2 or boxes.shape[1] != 4 or boxes.shape[0] != num:
-        raise ValueError(
-            f"{name}: expected shape ({num}, 4), one (x1, y1, x2, y2) box per mask, "
-            f"got shape {tuple(boxes.shape)}"
-        )
+def _check_binary_masks(name: str, masks: object) -> None:
+    """Masks are bool or real numbers (thresholded by the caller); complex values are refused."""
+    check_tensor(name, masks)
+    if masks.is_complex():  # type: ignore[union-attr]
+        raise TypeError(f"{name}: expected bool or real-valued masks, got dtype {masks.dtype}")  # type: ignore[union-attr]
 
 
 def _crop_region(boxes: Tensor, height: int, width: int, padding: float) -> Tensor:
@@ -179,10 +189,15 @@ def crop_masks(masks: Tensor, boxes: Tensor, padding: float = 1) -> Tensor:
     """
     check_floating("masks", masks)
     check_ndim("masks", masks, 3, "(N, H, W)")
-    _check_boxes(boxes, masks.shape[0])
+    check_boxes("boxes", boxes, n=masks.shape[0], allow_swapped=True)  # corners are sorted below
     check_same_device("boxes", boxes, "masks", masks)
     check_non_negative("padding", padding)
-    region = _crop_region(boxes, masks.shape[1], masks.shape[2], float(padding))  # (N, H, W)
+    return _crop_masks(masks, boxes, float(padding))
+
+
+def _crop_masks(masks: Tensor, boxes: Tensor, padding: float) -> Tensor:
+    """:func:`crop_masks` without the checks."""
+    region = _crop_region(boxes, masks.shape[1], masks.shape[2], padding)  # (N, H, W)
     return masks * region.to(masks.dtype)
 
 
@@ -230,7 +245,7 @@ def yolact_mask_loss(
     check_ndim("mask_logits", mask_logits, 3, "(N, H, W)")
     check_tensor("gt_masks", gt_masks)
     check_shape("gt_masks", gt_masks, tuple(mask_logits.shape), "(N, H, W) like mask_logits")
-    _check_boxes(gt_boxes, mask_logits.shape[0], "gt_boxes")
+    check_boxes("gt_boxes", gt_boxes, n=mask_logits.shape[0], allow_swapped=True)
     check_non_negative("padding", padding)
     check_positive("mask_alpha", mask_alpha)
     num = mask_logits.shape[0]
@@ -257,10 +272,9 @@ def downsample_masks(masks: Tensor, size: int | tuple[int, int]) -> Tensor:
     Returns:
         Tensor[N, h, w] (bool).
     """
-    check_tensor("masks", masks)
+    _check_binary_masks("masks", masks)
     check_ndim("masks", masks, 3, "(N, H, W)")
-    if isinstance(size, int):
-        size = (size, size)
+    size = check_int_pair("size", size)
     if masks.shape[0] == 0:
         return torch.zeros((0, *size), dtype=torch.bool, device=masks.device)
     resized = F.interpolate(masks[:, None].float(), size=size, mode="bilinear", align_corners=False)
@@ -293,11 +307,14 @@ def postprocess_masks(
         Tensor[N, H, W] (bool).
     """
     _check_prototypes(prototypes, coefficients)
-    _check_boxes(boxes, coefficients.shape[0])
-    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+    check_boxes("boxes", boxes, n=coefficients.shape[0], allow_swapped=True)
+    check_same_device("boxes", boxes, "prototypes", prototypes)
+    height, width = check_int_pair("image_size", image_size)
+    check_non_negative("padding", padding)
+    check_non_negative("threshold", threshold)
     ph, pw = prototypes.shape[1:]
     scale = boxes.new_tensor([pw / width, ph / height, pw / width, ph / height])
-    masks = crop_masks(assemble_masks(prototypes, coefficients), boxes * scale, padding)  # (N, h, w)
+    masks = _crop_masks(torch.sigmoid(_assemble_logits(prototypes, coefficients)), boxes * scale, float(padding))  # (N, h, w)
     if masks.shape[0] == 0:
         return torch.zeros((0, height, width), dtype=torch.bool, device=masks.device)
     masks = F.interpolate(masks[:, None], size=(height, width), mode="bilinear", align_corners=False)
@@ -314,8 +331,8 @@ def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
     Returns:
         Tensor[N] (float32).
     """
-    check_tensor("masks1", masks1)
-    check_tensor("masks2", masks2)
+    _check_binary_masks("masks1", masks1)
+    _check_binary_masks("masks2", masks2)
     check_ndim("masks1", masks1, 3, "(N, H, W)")
     check_shape("masks2", masks2, tuple(masks1.shape), "(N, H, W) like masks1")
     a = masks1 if masks1.dtype == torch.bool else masks1 > 0.5
@@ -323,112 +340,6 @@ def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
     inter = (a & b).flatten(1).sum(1).float()  # (N,)
     union = (a | b).flatten(1).sum(1).float()
     return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
-
-
-# --------------------------------------------------------------------------------------------
-# FastNMS and greedy NMS
-# --------------------------------------------------------------------------------------------
-
-
-def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> None:
-    check_floating("boxes", boxes)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes: expected shape (N, 4) with rows (x1, y1, x2, y2), got shape {tuple(boxes.shape)}")
-    check_floating("scores", scores)
-    check_shape("scores", scores, (boxes.shape[0],), f"({boxes.shape[0]},), one score per box")
-    check_non_negative("iou_threshold", iou_threshold)
-
-
-def fast_nms(boxes: Tensor, scores: Tensor, iou_threshold: float = 0.5, *, top_k: int | None = None) -> Tensor:
-    """FastNMS (YOLACT §3.3): suppress every box that overlaps *any* higher-scored box.
-
-    Sort by score (keep the ``top_k`` best), compute the IoU matrix ``X`` (N x N), keep its strict
-    upper triangle (``X_ij`` for ``i < j``, i.e. box ``i`` scores higher) and take each column's
-    maximum; box ``j`` is kept iff
-
-    .. math::  \\max_{i < j} X_{ij} \\le t
-
-    One matrix product and a max replace greedy NMS's sequential loop, so already-suppressed boxes
-    can still suppress others: FastNMS keeps a subset of what greedy NMS keeps.
-
-    Args:
-        boxes (Tensor[N, 4]): ``(x1, y1, x2, y2)`` boxes (IoU without the +1 in the areas).
-        scores (Tensor[N]): their scores.
-        iou_threshold (float): suppress when IoU ``> iou_threshold``. Default: ``0.5``
-            (the reference's ``nms_thresh``).
-        top_k (int | None): consider only the ``top_k`` highest scores first (the reference uses
-            ``200``). Default: ``None`` (all boxes, to compare with :func:`torchvision.ops.nms`).
-
-    Returns:
-        Tensor[M] (int64): indices of the kept boxes, by decreasing score, like
-        :func:`torchvision.ops.nms`.
-
-    Example:
-        A = (0, 0, 10, 10) s = .9, B = (3, 0, 13, 10) s = .8, C = (6, 0, 16, 10) s = .7:
-        IoU(A, B) = IoU(B, C) = 0.5385 and IoU(A, C) = 0.25. FastNMS keeps ``[A]`` (B suppresses
-        C although B itself is suppressed); greedy NMS keeps ``[A, C]``.
-    """
-    _check_nms_inputs(boxes, scores, iou_threshold)
-    order = scores.argsort(descending=True)  # (N,)
-    if top_k is not None:
-        check_positive("top_k", top_k)
-        order = order[:top_k]
-    iou = box_iou(boxes[order], boxes[order]).triu(diagonal=1)  # (N, N), row i beats column j
-    iou_max = iou.max(dim=0).values if order.numel() else iou.new_zeros(0)  # (N,) per column
-    return order[iou_max <= iou_threshold]
-
-
-def batched_fast_nms(
-    boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float = 0.5, *, top_k: int | None = None
-) -> Tensor:
-    """FastNMS within each class (boxes of different ``idxs`` never suppress each other).
-
-    Uses torchvision's ``batched_nms`` trick: boxes are shifted by ``class * (coordinate span + 1)``
-    so boxes of different classes cannot overlap, then one :func:`fast_nms` runs. The reference instead builds a
-    ``(classes, top_k, top_k)`` IoU tensor; the kept set is the same when ``top_k`` is ``None``.
-
-    Args:
-        boxes (Tensor[N, 4]): ``(x1, y1, x2, y2)`` boxes.
-        scores (Tensor[N]): their scores.
-        idxs (Tensor[N]): integer class of each box.
-        iou_threshold (float): as in :func:`fast_nms`. Default: ``0.5``.
-        top_k (int | None): as in :func:`fast_nms`, over all classes. Default: ``None``.
-
-    Returns:
-        Tensor[M] (int64): kept indices by decreasing score.
-    """
-    _check_nms_inputs(boxes, scores, iou_threshold)
-    check_tensor("idxs", idxs)
-    check_shape("idxs", idxs, (boxes.shape[0],), f"({boxes.shape[0]},), one class per box")
-    if boxes.numel() == 0:
-        return torch.zeros(0, dtype=torch.int64, device=boxes.device)
-    offsets = idxs.to(boxes) * (boxes.max() - boxes.min() + 1)  # (N,) classes far apart
-    return fast_nms(boxes + offsets[:, None], scores, iou_threshold, top_k=top_k)
-
-
-def greedy_nms(boxes: Tensor, scores: Tensor, iou_threshold: float = 0.5) -> Tensor:
-    """Greedy NMS as a readable loop (the semantics of :func:`torchvision.ops.nms`).
-
-    Visit boxes by decreasing score; keep a box unless a box *already kept* overlaps it with
-    IoU ``> iou_threshold``. The decision for a box depends on the decisions before it, which is
-    the sequential dependency FastNMS removes.
-
-    Args:
-        boxes (Tensor[N, 4]): ``(x1, y1, x2, y2)`` boxes.
-        scores (Tensor[N]): their scores.
-        iou_threshold (float): Default: ``0.5``.
-
-    Returns:
-        Tensor[M] (int64): kept indices by decreasing score.
-    """
-    _check_nms_inputs(boxes, scores, iou_threshold)
-    order = scores.argsort(descending=True)
-    iou = box_iou(boxes, boxes)  # (N, N)
-    kept: list[int] = []
-    for j in order.tolist():
-        if all(iou[i, j] <= iou_threshold for i in kept):
-            kept.append(j)
-    return torch.tensor(kept, dtype=torch.int64, device=boxes.device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,6 +354,13 @@ def _conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+def _check_feature_map(name: str, value: object, channels: int) -> None:
+    """A floating ``(B, channels, H, W)`` input of a module (its values are not scanned for NaN)."""
+    check_floating(name, value)
+    check_ndim(name, value, 4, f"(B, {channels}, H, W)")  # type: ignore[arg-type]
+    check_shape(name, value, (None, channels, None, None), f"(B, {channels}, H, W)")  # type: ignore[arg-type]
 
 
 class ProtoNet(nn.Module):
@@ -463,10 +381,18 @@ class ProtoNet(nn.Module):
 
     def __init__(self, in_channels: int, num_prototypes: int = 32, hidden: int = 16) -> None:
         super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        num_prototypes = check_int("num_prototypes", num_prototypes, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
         self.before = nn.Sequential(_conv(in_channels, hidden), _conv(hidden, hidden))
         self.after = nn.Sequential(_conv(hidden, hidden), nn.Conv2d(hidden, num_prototypes, 1), nn.ReLU())
 
     def forward(self, p3: Tensor) -> Tensor:
+        """``p3 (B, in_channels, h, w) -> (B, P, 2h, 2w)``; NaN passes through (features are not scanned)."""
+        _check_feature_map("p3", p3, self.in_channels)
+        return self._forward(p3)
+
+    def _forward(self, p3: Tensor) -> Tensor:
         x = self.before(p3)
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, hidden, 2h, 2w)
         return self.after(x)  # (B, P, 2h, 2w)
@@ -491,9 +417,17 @@ class PredictionHead(nn.Module):
 
     def __init__(self, in_channels: int, num_prototypes: int = 32, hidden: int = 16) -> None:
         super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        num_prototypes = check_int("num_prototypes", num_prototypes, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
         self.net = nn.Sequential(_conv(in_channels, hidden), nn.Conv2d(hidden, num_prototypes, 3, padding=1))
 
     def forward(self, features: Tensor) -> Tensor:
+        """``features (B, in_channels, h, w) -> (B, P, h, w)``; NaN passes through (not scanned)."""
+        _check_feature_map("features", features, self.in_channels)
+        return self._forward(features)
+
+    def _forward(self, features: Tensor) -> Tensor:
         return torch.tanh(self.net(features))  # (B, P, h, w)
 
 
@@ -522,7 +456,10 @@ class TinyYolact(nn.Module):
         self, num_prototypes: int = 32, *, width: int = 16, fpn_channels: int = 16, in_channels: int = 3
     ) -> None:
         super().__init__()
-        self.num_prototypes = num_prototypes
+        self.num_prototypes = check_int("num_prototypes", num_prototypes, minimum=1)
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        check_int("width", width, minimum=1)
+        check_int("fpn_channels", fpn_channels, minimum=1)
         self.stem = nn.Sequential(_conv(in_channels, width, 2), _conv(width, 2 * width, 2))
         self.deep = nn.Sequential(
             _conv(2 * width, 4 * width, 2), _conv(4 * width, 4 * width), _conv(4 * width, 4 * width)
@@ -546,12 +483,11 @@ class TinyYolact(nn.Module):
         ``prototypes (B, P, H/2, W/2)``, ``coefficient_map (B, P, H/8, W/8)``.
         """
         p3 = F.interpolate(p4, size=c3.shape[-2:], mode="bilinear", align_corners=False) + self.lateral3(c3)
-        return self.protonet(p3), self.head(p4)
+        return self.protonet._forward(p3), self.head._forward(p4)  # inner modules: no second check
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """Full computation: returns ``(prototypes (B, P, H/2, W/2), coefficient_map (B, P, H/8, W/8))``."""
-        check_floating("images", images)
-        check_ndim("images", images, 4, "(B, C, H, W)")
+        _check_feature_map("images", images, self.in_channels)
         c3 = self.backbone_c3(images)
         return self.from_features(c3, self.backbone_p4(c3))
 
@@ -568,12 +504,15 @@ class TinyYolact(nn.Module):
         Returns:
             tuple[Tensor, Tensor]: ``(prototypes, coefficient_map)`` as :meth:`forward`.
         """
-        check_floating("images", images)
-        check_ndim("images", images, 4, "(B, C, H, W)")
+        _check_feature_map("images", images, self.in_channels)
+        batch = images.shape[0]
+        _check_feature_map("key_p4", key_p4, self.lateral4.out_channels)
+        check_shape("key_p4", key_p4, (batch, self.lateral4.out_channels, None, None), "(B, F, H/8, W/8) like images")
         check_floating("flow", flow)
-        check_shape("flow", flow, (images.shape[0], 2, *images.shape[-2:]), "(B, 2, H, W) like images")
+        check_shape("flow", flow, (batch, 2, *images.shape[-2:]), "(B, 2, H, W) like images")
+        check_finite("flow", flow)
         c3 = self.backbone_c3(images)
-        p4 = warp_features(key_p4, resize_flow(flow, key_p4.shape[-2:]))  # (B, F, H/8, W/8)
+        p4 = _warp(key_p4, _resize_flow(flow, key_p4.shape[-2:]))  # (B, F, H/8, W/8), warp_features' core
         return self.from_features(c3, p4)
 
 
@@ -597,9 +536,10 @@ def select_coefficients(
     """
     check_floating("coefficient_map", coefficient_map)
     check_ndim("coefficient_map", coefficient_map, 3, "(P, h, w)")
-    _check_boxes(boxes, boxes.shape[0] if boxes.ndim == 2 else -1)
+    check_boxes("boxes", boxes, allow_swapped=True)  # only the centre is used
+    check_same_device("boxes", boxes, "coefficient_map", coefficient_map)
     check_choice("mode", mode, ("nearest", "bilinear"))
-    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+    height, width = check_int_pair("image_size", image_size)
     h, w = coefficient_map.shape[1:]
     cx = (boxes[:, 0] + boxes[:, 2]) / 2 * (w / width)  # (N,) centre in cells
     cy = (boxes[:, 1] + boxes[:, 3]) / 2 * (h / height)
@@ -640,17 +580,12 @@ def warp_features(features: Tensor, flow: Tensor) -> Tensor:
         Tensor[B, C, H, W]: the warped features (same shape as ``features``).
 
     Note:
-        This equals ``grid_sample(features, grid, align_corners=True, padding_mode="zeros")`` with
-        ``grid = 2 (p + flow) / (size - 1) - 1`` (YolactEdge's ``deform_op``, DFF, and VPSNet's
-        ``WarpingLayer`` as intended). With ``align_corners=False`` that grid is *not* the identity
-        at zero flow, and through floating-point rounding even ``align_corners=True`` can be off by
-        one ulp; sampling in pixel units, as here, is exact.
-
-    Example:
-        With ``flow[:, 0] = 1`` everywhere, ``out[..., y, x] = features[..., y, x + 1]`` and the
-        last column is 0.
+        YolactEdge's ``deform_op`` calls ``grid_sample(align_corners=True)``; :func:`lessons.video.warp`
+        explains why sampling in pixel units, as here, is the exact version of it.
     """
-    return warp(features, flow)
+    feats, flw, single = _check_features_and_flow(features, flow)  # lessons.video.warp's checks
+    out = _warp(feats, flw)
+    return out[0] if single else out
 
 
 def resize_flow(flow: Tensor, size: Sequence[int]) -> Tensor:
@@ -670,6 +605,12 @@ def resize_flow(flow: Tensor, size: Sequence[int]) -> Tensor:
     check_ndim("flow", flow, 4, "(B, 2, H, W)")
     if flow.shape[1] != 2:
         raise ValueError(f"flow: expected shape (B, 2, H, W) with (dx, dy) channels, got shape {tuple(flow.shape)}")
+    check_finite("flow", flow)
+    return _resize_flow(flow, check_int_pair("size", size))
+
+
+def _resize_flow(flow: Tensor, size: Sequence[int]) -> Tensor:
+    """:func:`resize_flow` without the checks."""
     h, w = int(size[0]), int(size[1])
     height, width = flow.shape[-2:]
     if (h, w) == (height, width):
@@ -688,11 +629,8 @@ def keyframe_schedule(num_frames: int, interval: int = 5) -> list[bool]:
     Returns:
         list[bool]: ``True`` for key frames.
     """
-    for name, value in (("num_frames", num_frames), ("interval", interval)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
-    check_non_negative("num_frames", num_frames)
-    check_positive("interval", interval)
+    num_frames = check_int("num_frames", num_frames, minimum=0)
+    interval = check_int("interval", interval, minimum=1)
     return [t % interval == 0 for t in range(num_frames)]
 
 

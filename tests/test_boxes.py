@@ -60,8 +60,17 @@ def test_errors_name_the_argument():
     good = torch.zeros(2, 4)
     with pytest.raises(ValueError, match=r"boxes1: expected shape \(N, 4\).*got shape \(3, 5\)"):
         box_iou(torch.zeros(3, 5), good)
-    with pytest.raises(ValueError, match=r"boxes2: expected a tensor of shape \(N, 4\)"):
+    with pytest.raises(ValueError, match=r"boxes2: expected shape \(N, 4\).*got shape \(4,\)"):
         box_iou(good, torch.zeros(4))
+    with pytest.raises(ValueError, match="boxes2: expected finite values"):
+        box_iou(good, torch.tensor([[0.0, 0.0, float("nan"), 1.0]]))
+    with pytest.raises(ValueError, match="boxes: expected finite values"):
+        box_area(torch.tensor([[0.0, 0.0, float("inf"), 1.0]]))
+    # the slow definition validates like the fast one: int64 boxes are refused, not divided as ints
+    with pytest.raises(TypeError, match="boxes1: expected a floating-point tensor"):
+        box_iou_loop(torch.tensor([[0, 0, 2, 2]]), torch.tensor([[1, 1, 3, 3]]))
+    with pytest.raises(ValueError, match="boxes2: expected finite values"):
+        box_iou_loop(good, torch.tensor([[0.0, 0.0, float("nan"), 1.0]]))
     with pytest.raises(TypeError, match="boxes1: expected a floating-point tensor"):
         box_iou(torch.zeros(2, 4, dtype=torch.int64), good)
     with pytest.raises(TypeError, match="boxes1: expected a torch.Tensor, got list"):

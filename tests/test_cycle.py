@@ -247,14 +247,14 @@ def test_pool_warm_up_returns_inputs_and_stores_them():
     out, pool = image_pool_query(x, x.new_empty(0, 1, 2, 2), pool_size=5)
     assert torch.equal(out, x) and torch.equal(pool, x)
     # filling up in the middle of a batch: the first two fill the pool, the next three are drawn
-    out, pool = image_pool_query(_numbered(3, 5), pool, pool_size=5, generator=torch.Generator().manual_seed(0))
+    out, pool = image_pool_query(_numbered(3, 5), pool, pool_size=5, seed=0)
     assert out.shape == (5, 1, 2, 2) and pool.shape == (5, 1, 2, 2)
     assert torch.equal(out[:2], _numbered(3, 2))
 
 
 @pytest.mark.parametrize("pool_size", [1, 3, 50])
 def test_pool_matches_reference_transcription(pool_size):
-    ours = ImagePool(pool_size, generator=torch.Generator().manual_seed(123))
+    ours = ImagePool(pool_size, seed=123)
     ref = _ReferencePool(pool_size, torch.Generator().manual_seed(123))
     serial = 0
     for b in [2, 1, 4, 3, 7, 1, 5, 6]:
@@ -268,7 +268,7 @@ def test_pool_matches_reference_transcription(pool_size):
 
 
 def test_pool_returns_history_half_the_time_once_full():
-    pool = ImagePool(10, generator=torch.Generator().manual_seed(0))
+    pool = ImagePool(10, seed=0)
     pool.query(_numbered(0, 10))  # fill
     old = 0
     for step in range(200):
@@ -289,8 +289,8 @@ def test_pool_is_pure_deterministic_and_detached():
     x = _images(6, seed=3).requires_grad_()
     pool = _images(4, seed=4)
     before = pool.clone()
-    a = image_pool_query(x, pool, pool_size=4, generator=torch.Generator().manual_seed(9))
-    b = image_pool_query(x, pool, pool_size=4, generator=torch.Generator().manual_seed(9))
+    a = image_pool_query(x, pool, pool_size=4, seed=9)
+    b = image_pool_query(x, pool, pool_size=4, seed=9)
     assert torch.equal(pool, before)  # the caller's history is not modified
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not a[0].requires_grad and not a[1].requires_grad
@@ -307,8 +307,8 @@ def test_pool_errors():
         image_pool_query(x, x, pool_size=1)
     with pytest.raises(ValueError, match=r"pool: expected images of shape \(C, H, W\) = \(3, 4, 4\)"):
         image_pool_query(x, _images(1, 1), pool_size=3)
-    with pytest.raises(TypeError, match="generator: expected a torch.Generator or None"):
-        image_pool_query(x, empty, pool_size=3, generator=0)
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        image_pool_query(x, empty, pool_size=3, seed=0.5)
     with pytest.raises(ValueError, match=r"images: expected a tensor of shape \(B, C, H, W\)"):
         ImagePool(3).query(x[0])
 
@@ -367,7 +367,7 @@ def test_resnet_block_with_zero_convolutions_is_identity():
 
 
 def test_init_normal():
-    net = init_normal_(patch_discriminator(3, ndf=16, norm="batch"), generator=torch.Generator().manual_seed(0))
+    net = init_normal_(patch_discriminator(3, ndf=16, norm="batch"), seed=0)
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     weights = torch.cat([m.weight.flatten() for m in convs])
     assert abs(weights.mean().item()) < 2e-3 and weights.std().item() == pytest.approx(0.02, rel=0.05)
@@ -579,13 +579,14 @@ def test_check_image_pool_query_reference_stub_and_wrong(capsys):
     assert check_image_pool_query(_stub).status == "not attempted"
     assert "Exercise 11.2 (image_pool_query): not attempted yet" in capsys.readouterr().out
 
-    def never_swaps(images, pool, *, pool_size=50, generator=None):
+    def never_swaps(images, pool, *, pool_size=50, seed=0):
         if pool_size == 0:
             return images, pool
         room = max(0, pool_size - pool.shape[0])
         return images.clone(), torch.cat([pool, images[:room]])
 
-    def slot_first(images, pool, *, pool_size=50, generator=None):
+    def slot_first(images, pool, *, pool_size=50, seed=0):
+        generator = torch.Generator().manual_seed(seed)
         if pool_size == 0:
             return images, pool
         stored, returned = list(pool.clone()), []
@@ -602,8 +603,8 @@ def test_check_image_pool_query_reference_stub_and_wrong(capsys):
                 returned.append(image)
         return torch.stack(returned), torch.stack(stored)
 
-    def in_place(images, pool, *, pool_size=50, generator=None):
-        returned, new_pool = image_pool_query(images, pool, pool_size=pool_size, generator=generator)
+    def in_place(images, pool, *, pool_size=50, seed=0):
+        returned, new_pool = image_pool_query(images, pool, pool_size=pool_size, seed=seed)
         if new_pool.shape == pool.shape:
             pool.copy_(new_pool)  # modifies the caller's history
         return returned, new_pool
@@ -658,10 +659,10 @@ def test_colour_confusion_and_scores_by_hand():
     assert row["|F(G(x))-x|"] == 0 and row["F colour ok"] == 1
     assert confusion[:, 3].sum() == 0 and confusion.sum() == 12
     # every input painted the same colour: recoverable = share of the commonest input colour
-    same = render_domain({**d.x_params, "colour": torch.zeros(12, dtype=torch.long)}, "y")
+    same = render_domain(d.x_params._replace(colour=torch.zeros(12, dtype=torch.long)), "y")
     row, _ = score_translation(same, truth)
     assert row["colours"] == 1
-    assert row["recoverable"] == pytest.approx(torch.bincount(d.x_params["colour"]).max().item() / 12)
+    assert row["recoverable"] == pytest.approx(torch.bincount(d.x_params.colour).max().item() / 12)
     assert math.isnan(row["|F(G(x))-x|"])
 
 
@@ -714,3 +715,35 @@ def test_seed_may_be_a_generator():
     assert len(history) == 1 and isinstance(model, CycleGAN)
     with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
         make_cycle_gan(seed=1.0)
+
+
+def test_resnet_block_checks_its_input():
+    block = ResnetBlock(4)
+    with pytest.raises(ValueError, match=r"x: expected a tensor of shape \(B, 4, H, W\)"):
+        block(torch.zeros(4, 8, 8))  # unbatched: reflection padding would accept it silently
+    with pytest.raises(ValueError, match=r"x: expected shape \(B, 4, H, W\)"):
+        block(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(TypeError, match="x: expected a floating-point tensor"):
+        block(torch.zeros(1, 4, 8, 8, dtype=torch.long))
+
+
+def test_init_normal_takes_an_int_or_a_generator():
+    a = init_normal_(patch_discriminator(3, ndf=4), seed=torch.Generator().manual_seed(5))
+    c = init_normal_(patch_discriminator(3, ndf=4), seed=5)
+    assert all(torch.equal(p, r) for p, r in zip(a.parameters(), c.parameters()))
+    with pytest.raises(TypeError):
+        init_normal_(patch_discriminator(3, ndf=4), generator=torch.Generator().manual_seed(5))
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        init_normal_(patch_discriminator(3, ndf=4), seed="0")
+
+
+def test_split_modules_keep_the_old_import_paths():
+    import lessons.cycle
+    import lessons.gan_networks
+    import lessons.image_pool
+
+    for name in ("image_pool_query", "ImagePool"):
+        assert getattr(lessons.cycle, name) is getattr(lessons.image_pool, name)
+    for name in ("NORMS", "ResnetBlock", "resnet_generator", "patch_discriminator", "patch_receptive_field",
+                 "init_normal_"):
+        assert getattr(lessons.cycle, name) is getattr(lessons.gan_networks, name)

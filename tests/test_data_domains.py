@@ -25,7 +25,7 @@ def _masks(params, size=16):
     """The independent reference: one shape_mask call per scene."""
     return torch.stack([
         shape_mask(SHAPE_KINDS[int(k)], tuple(c.tolist()), float(r), size, angle=float(a))
-        for k, c, r, a in zip(params["kind"], params["center"], params["radius"], params["angle"])
+        for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
     ])
 
 
@@ -49,7 +49,7 @@ def test_the_two_styles_of_one_scene():
     x, y = render_domain(p, "x"), render_domain(p, "y")
     masks = _masks(p)
     for i in range(6):
-        colour = torch.tensor(DOMAIN_COLOURS[int(p["colour"][i])])
+        colour = torch.tensor(DOMAIN_COLOURS[int(p.colour[i])])
         m = masks[i]
         assert m.any()
         # shape pixels: the same colour in both styles; background: black in X, white in Y
@@ -70,7 +70,7 @@ def test_true_translation_is_render_in_the_other_style():
 def test_unpaired_sets_are_independent_and_seeded():
     a, b = make_unpaired_domains(20, seed=0), make_unpaired_domains(20, seed=0)
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
-    assert not torch.equal(a.x_params["center"], a.y_params["center"])
+    assert not torch.equal(a.x_params.center, a.y_params.center)
     assert not torch.equal(render_domain(a.x_params, "y"), a.y)  # Y shows other scenes
     c = make_unpaired_domains(20, seed=1)
     assert not torch.equal(a.x, c.x)
@@ -78,15 +78,15 @@ def test_unpaired_sets_are_independent_and_seeded():
 
 def test_params_ranges_and_shapes_stay_inside():
     p = sample_domain_params(400, size=16, seed=3)
-    assert p["kind"].dtype == torch.int64 and set(p["kind"].tolist()) == {0, 1, 2, 3}
-    assert set(p["colour"].tolist()) == {0, 1, 2}
-    counts = torch.bincount(p["colour"], minlength=3)
+    assert p.kind.dtype == torch.int64 and set(p.kind.tolist()) == {0, 1, 2, 3}
+    assert set(p.colour.tolist()) == {0, 1, 2}
+    counts = torch.bincount(p.colour, minlength=3)
     assert counts.min() > 100  # about uniform: 133 expected each
-    assert torch.all((p["radius"] >= 3.2) & (p["radius"] <= 4.8))
-    assert torch.all((p["angle"] >= 0) & (p["angle"] < torch.pi / 2))
+    assert torch.all((p.radius >= 3.2) & (p.radius <= 4.8))
+    assert torch.all((p.angle >= 0) & (p.angle < torch.pi / 2))
     masks = _masks(p)
     assert masks.flatten(1).sum(dim=1).min() >= 10
-    inside = masks[p["kind"] != SHAPE_KINDS.index("square")]  # a turned square may lose a corner tip
+    inside = masks[p.kind != SHAPE_KINDS.index("square")]  # a turned square may lose a corner tip
     assert not inside[:, 0, :].any() and not inside[:, -1, :].any()
     assert not inside[:, :, 0].any() and not inside[:, :, -1].any()
 
@@ -103,14 +103,14 @@ def test_decode_gives_back_mask_and_colour(seed, domain):
     p = sample_domain_params(8, seed=seed)
     mask, colour = decode_domain(render_domain(p, domain), domain)
     assert torch.equal(mask, _masks(p))
-    assert torch.equal(colour, p["colour"])
+    assert torch.equal(colour, p.colour)
 
 
 def test_decode_noisy_and_empty_images():
     d = make_unpaired_domains(4, seed=5)
     noisy = d.y + 0.3 * torch.randn(d.y.shape, generator=torch.Generator().manual_seed(0))
     mask, colour = decode_domain(noisy.clamp(-1, 1), "y")
-    assert torch.equal(colour, d.y_params["colour"])
+    assert torch.equal(colour, d.y_params.colour)
     empty_mask, empty_colour = decode_domain(torch.ones(2, 3, 16, 16), "y")
     assert not empty_mask.any() and empty_colour.tolist() == [-1, -1]
     # read with the wrong domain, white is nearer to a shape colour than to X's black background
@@ -119,7 +119,7 @@ def test_decode_noisy_and_empty_images():
 
 def test_zero_images():
     d = make_unpaired_domains(0)
-    assert d.x.shape == (0, 3, 16, 16) and d.y_params["kind"].shape == (0,)
+    assert d.x.shape == (0, 3, 16, 16) and d.y_params.kind.shape == (0,)
 
 
 def test_errors():
@@ -134,10 +134,12 @@ def test_errors():
     p = sample_domain_params(2)
     with pytest.raises(ValueError, match="domain: expected one of"):
         render_domain(p, "z")
-    with pytest.raises(TypeError, match="params: expected a dict with keys"):
-        render_domain({"kind": p["kind"]}, "x")
-    with pytest.raises(ValueError, match=r"params\['radius'\]: expected a tensor with 2 rows"):
-        render_domain({**p, "radius": p["radius"][:1]}, "x")
+    with pytest.raises(TypeError, match="params: expected a DomainParams"):
+        render_domain({"kind": p.kind}, "x")
+    with pytest.raises(ValueError, match=r"params.radius: expected shape \(2,\) like params.kind"):
+        render_domain(p._replace(radius=p.radius[:1]), "x")
+    with pytest.raises(ValueError, match="params.center: expected finite values"):
+        render_domain(p._replace(center=torch.full((2, 2), float("nan"))), "x")
     with pytest.raises(ValueError, match=r"images: expected shape \(N, 3, H, W\)"):
         decode_domain(torch.zeros(2, 1, 4, 4), "x")
     with pytest.raises(TypeError, match="images: expected a floating-point tensor"):
@@ -198,8 +200,8 @@ def test_snap_to_palette_hand_case_and_fixed_points():
 def test_seed_accepts_a_generator_that_advances():
     gen = torch.Generator().manual_seed(0)
     a, b = sample_domain_params(3, seed=gen), sample_domain_params(3, seed=gen)
-    assert not torch.equal(a["center"], b["center"])
-    assert torch.equal(sample_domain_params(3, seed=0)["center"], a["center"])
+    assert not torch.equal(a.center, b.center)
+    assert torch.equal(sample_domain_params(3, seed=0).center, a.center)
 
 
 def test_new_errors():

@@ -74,7 +74,7 @@ def test_load_sample_image_errors():
         load_sample_image(crop=(0, 0, 0, 5))
     with pytest.raises(TypeError, match=r"crop: expected \(top, left, height, width\) as 4 ints"):
         load_sample_image(crop=(0, 0, 5))
-    with pytest.raises(ValueError, match="size: expected a positive number"):
+    with pytest.raises(ValueError, match="size: expected an int >= 1"):
         load_sample_image(size=0)
     with pytest.raises(TypeError, match="size: expected an int or a pair of ints"):
         load_sample_image(size=(2.5, 3))

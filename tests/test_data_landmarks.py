@@ -9,12 +9,8 @@ import lessons.data as data
 from lessons.data.landmarks import FACE_LANDMARKS, make_landmark_faces
 
 
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 def test_shapes_dtypes_ranges():
-    images, keypoints, visible = make_landmark_faces(40, (32, 40), generator=gen())
+    images, keypoints, visible = make_landmark_faces(40, (32, 40), seed=0)
     assert images.shape == (40, 1, 32, 40) and images.dtype == torch.float32
     assert keypoints.shape == (40, len(FACE_LANDMARKS), 2) and keypoints.dtype == torch.float32
     assert visible.shape == (40, 5) and visible.dtype == torch.bool and visible.all()
@@ -26,15 +22,19 @@ def test_shapes_dtypes_ranges():
 
 def test_reexported_and_deterministic():
     assert data.make_landmark_faces is make_landmark_faces and data.FACE_LANDMARKS == FACE_LANDMARKS
-    a = make_landmark_faces(5, generator=gen(3))
-    b = make_landmark_faces(5, generator=gen(3))
-    c = make_landmark_faces(5, generator=gen(4))
+    a = make_landmark_faces(5, seed=3)
+    b = make_landmark_faces(5, seed=3)
+    c = make_landmark_faces(5, seed=4)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
-    assert not torch.equal(a[1], c[1])
+    assert not torch.equal(a.keypoints, c.keypoints)
+    # seed=int is a fresh generator seeded with it: the same draws as an explicit generator
+    g = torch.Generator().manual_seed(3)
+    assert torch.equal(make_landmark_faces(5, seed=g).images, a.images)
+    assert not torch.equal(make_landmark_faces(5, seed=g).images, a.images)  # a generator advances
 
 
 def test_landmark_geometry():
-    _, kp, _ = make_landmark_faces(200, generator=gen(1))
+    _, kp, _ = make_landmark_faces(200, seed=1)
     left_eye, right_eye, nose, mouth_left, mouth_right = kp.unbind(dim=1)
     assert (left_eye[:, 0] < right_eye[:, 0]).all()  # left as seen in the image
     assert (mouth_left[:, 0] < mouth_right[:, 0]).all()
@@ -47,7 +47,7 @@ def test_landmark_geometry():
 
 def test_landmarks_sit_on_the_drawn_features():
     """Eyes and mouth corners are dark spots on a brighter face: sample the noiseless image there."""
-    images, kp, _ = make_landmark_faces(100, noise=0.0, generator=gen(2))
+    images, kp, _ = make_landmark_faces(100, noise=0.0, seed=2)
     n = torch.arange(100)
 
     def at(k):
@@ -61,7 +61,7 @@ def test_landmarks_sit_on_the_drawn_features():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="n: expected at least 1"):
+    with pytest.raises(ValueError, match="n: expected an int >= 1"):
         make_landmark_faces(0)
     with pytest.raises(TypeError, match="n: expected an int"):
         make_landmark_faces(2.0)
@@ -69,5 +69,5 @@ def test_errors():
         make_landmark_faces(2, 8)
     with pytest.raises(ValueError, match="noise: expected a non-negative number"):
         make_landmark_faces(2, noise=-0.1)
-    with pytest.raises(TypeError, match="generator: expected a torch.Generator"):
-        make_landmark_faces(2, generator=0)
+    with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
+        make_landmark_faces(2, seed=None)

@@ -18,7 +18,7 @@ from lessons.panoptic import panoptic_quality, paste_mask_logits, upsnet_inferen
 
 
 def _scene(seed: int, size: int = 64, **kwargs):
-    return make_panoptic_scene(size, generator=torch.Generator().manual_seed(seed), **kwargs)
+    return make_panoptic_scene(size, seed=seed, **kwargs)
 
 
 def test_exports_and_categories():
@@ -90,7 +90,7 @@ def test_scene_options():
 
 def test_perfect_head_outputs_reproduce_the_ground_truth():
     s = _scene(1)
-    h = simulate_head_outputs(s, noise=0.0, box_jitter=0.0, generator=torch.Generator().manual_seed(0))
+    h = simulate_head_outputs(s, noise=0.0, box_jitter=0.0, seed=0)
     n = s.masks.shape[0]
     assert h.semantic_logits.shape == (len(PANOPTIC_CATEGORIES), 64, 64)
     assert torch.equal(h.semantic_logits.argmax(0), s.semantic)
@@ -110,17 +110,17 @@ def test_misses_and_spurious_detections():
     s = _scene(2)
     n = s.masks.shape[0]
     g = torch.Generator().manual_seed(0)
-    all_missed = simulate_head_outputs(s, miss_rate=1.0, generator=g)
+    all_missed = simulate_head_outputs(s, miss_rate=1.0, seed=g)
     assert all_missed.boxes.shape == (0, 4) and all_missed.mask_logits.shape == (0, 28, 28)
     assert all_missed.missed == list(range(n))
-    spur = simulate_head_outputs(s, spurious_rate=1.0, mask_size=14, generator=g)
+    spur = simulate_head_outputs(s, spurious_rate=1.0, mask_size=14, seed=g)
     assert spur.mask_logits.shape[1:] == (14, 14)
     assert int((spur.matched == -1).sum()) == n and torch.equal(spur.matched[:n], torch.arange(n))
     fake = spur.scores[spur.matched == -1]
     assert bool(((fake >= 0.5) & (fake < 0.9)).all())
     assert bool((spur.labels >= NUM_STUFF).all())
     # about miss_rate of the instances are missed, over many draws
-    missed = sum(len(simulate_head_outputs(s, miss_rate=0.3, generator=g).missed) for _ in range(30))
+    missed = sum(len(simulate_head_outputs(s, miss_rate=0.3, seed=g).missed) for _ in range(30))
     assert 0.2 < missed / (30 * n) < 0.4
     sub = spur.subset(spur.matched >= 0)
     assert sub.boxes.shape[0] == n and torch.equal(sub.matched, torch.arange(n))
@@ -131,7 +131,7 @@ def test_noise_level_changes_semantic_error_rate():
     s = _scene(5)
     g = torch.Generator().manual_seed(0)
     errors = [
-        float((simulate_head_outputs(s, noise=noise, generator=g).semantic_logits.argmax(0) != s.semantic).float().mean())
+        float((simulate_head_outputs(s, noise=noise, seed=g).semantic_logits.argmax(0) != s.semantic).float().mean())
         for noise in (0.0, 0.5, 2.0)
     ]
     assert errors[0] == 0.0 and errors[1] < errors[2] and errors[2] > 0.05
@@ -149,7 +149,7 @@ def test_panoptic_to_rgb():
 def test_errors():
     with pytest.raises(ValueError, match="size: expected values >= 16"):
         make_panoptic_scene(8)
-    with pytest.raises(TypeError, match="num_instances: expected an int or a \\(low, high\\) pair"):
+    with pytest.raises(TypeError, match=r"num_instances: expected an int or a pair \(low, high\)"):
         make_panoptic_scene(32, num_instances="3")
     with pytest.raises(ValueError, match="num_instances: expected 0 <= low <= high"):
         make_panoptic_scene(32, num_instances=(4, 2))

@@ -144,9 +144,9 @@ def test_scene_and_clip_errors():
         make_instance_scene(32, radius=(0.1, 0.6))
     with pytest.raises(TypeError, match="seed: expected an int or a torch.Generator"):
         make_instance_scene(32, seed="a")
-    with pytest.raises(ValueError, match="count: expected a non-negative int"):
+    with pytest.raises(ValueError, match="n: expected an int >= 0"):
         make_instance_scenes(-1)
-    with pytest.raises(ValueError, match="num_frames: expected a positive int"):
+    with pytest.raises(ValueError, match="num_frames: expected an int >= 1"):
         make_moving_clip(0)
     with pytest.raises(ValueError, match="max_speed: expected a positive number"):
         make_moving_clip(4, max_speed=0.0)

@@ -239,7 +239,7 @@ def test_best_detection_and_nme_hand_cases():
 def test_face_boxes_are_the_landmark_faces_plus_tight_boxes():
     faces = make_face_boxes(16, seed=4)
     assert isinstance(faces, FaceBoxes)
-    images, landmarks, _ = make_landmark_faces(16, generator=torch.Generator().manual_seed(4))
+    images, landmarks, _ = make_landmark_faces(16, seed=4)
     assert torch.equal(faces.images, images) and torch.equal(faces.landmarks, landmarks)
     inside = (faces.landmarks >= faces.boxes[:, None, :2]) & (faces.landmarks <= faces.boxes[:, None, 2:])
     assert bool(inside.all())

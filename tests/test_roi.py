@@ -24,7 +24,9 @@ from lessons.roi import (
     infer_scale,
     multi_scale_roi_align,
     roi_align,
+    roi_align_grid,
     roi_align_loop,
+    roi_align_sample_coordinate,
     roi_align_single,
     roi_pool,
     roi_align_sample_points,
@@ -200,7 +202,6 @@ def test_batch_index_selects_the_image():
         (5.0, 5.0, 24.0),  # H, W exactly: kept
         (5.01, 1.0, 0.0),
         (1.0, -1.01, 0.0),
-        (float("nan"), 1.0, 0.0),
     ],
 )
 def test_bilinear_interpolate(y, x, expected):
@@ -208,6 +209,13 @@ def test_bilinear_interpolate(y, x, expected):
     got = bilinear_interpolate(f, y, x)
     assert got.shape == () and got.dtype == torch.float64
     assert got.item() == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("y, x, name", [(float("nan"), 1.7, "y"), (1.0, float("inf"), "x"), (torch.tensor(float("nan")), 1.0, "y")])
+def test_bilinear_interpolate_refuses_non_finite_points(y, x, name):
+    # a NaN coordinate used to fail every bounds test and read 0, a plausible value
+    with pytest.raises(ValueError, match=f"{name}: expected finite"):
+        bilinear_interpolate(grid5(torch.float64)[0, 0], y, x)
 
 
 def test_bilinear_interpolate_reads_all_channels():
@@ -298,7 +306,40 @@ def test_fast_versions_match_the_loops():
             roi_align_loop(x, rois, (2, 3), 0.5, ratio, aligned),
             torch.float64,
         )
-    assert_close(roi_pool(x, rois, (3, 2), 0.5), roi_pool_loop(x, rois, (3, 2), 0.5), torch.float64)
+    loop = roi_pool_loop(x, rois, (3, 2), 0.5)
+    assert_close(roi_pool(x, rois, (3, 2), 0.5), loop, torch.float64)  # sparse table (no autograd)
+    # with autograd roi_pool takes the other fast path (embedding_bag); it must agree as well
+    assert_close(roi_pool(x.requires_grad_(), rois, (3, 2), 0.5).detach(), loop, torch.float64)
+
+
+def test_the_formulas_by_hand():
+    # RoIPool's bins: see test_roi_pool_bins_are_the_windows_roi_pool_uses
+    # RoIAlign: box (0, 0, 6, 3), 2 x 2 bins: bin 3 x 1.5 cells; adaptive grid ceil(3) x ceil(1.5)
+    g = roi_align_grid(torch.tensor([[0.0, 0.0, 6.0, 3.0]], dtype=torch.float64), 2)
+    assert (g.bin_w.item(), g.bin_h.item(), g.grid_w.item(), g.grid_h.item()) == (3.0, 1.5, 3, 2)
+    aligned = roi_align_grid(torch.tensor([[0.0, 0.0, 6.0, 3.0]], dtype=torch.float64), 2, aligned=True)
+    assert (aligned.x1.item(), aligned.y1.item()) == (-0.5, -0.5)
+    # samples of bin 1 along x: 3 + (i + 0.5) * 3 / 3 = 3.5, 4.5, 5.5
+    xs = roi_align_sample_coordinate(g.x1, g.bin_w, 1, torch.arange(3.0, dtype=torch.float64), 3)
+    assert xs.tolist() == [3.5, 4.5, 5.5]
+    with pytest.raises(TypeError, match="grid: expected a Tensor or a number"):
+        roi_align_sample_coordinate(0.0, 1.0, 0, 0, "2")
+    with pytest.raises(ValueError, match="boxes: expected finite values"):
+        roi_align_grid(torch.tensor([[0.0, 0.0, float("nan"), 1.0]]), 2)
+    with pytest.raises(ValueError, match="box: expected finite values"):
+        roi_pool_bins((0.0, 0.0, float("inf"), 1.0), 2, (5, 5))
+
+
+def test_public_import_paths():
+    import lessons.roi
+    import lessons.roi_fast
+    import lessons.roi_pyramid
+
+    assert lessons.roi.roi_align is lessons.roi_fast.roi_align and roi_pool is lessons.roi_fast.roi_pool
+    assert lessons.roi.MultiScaleRoIAlign is lessons.roi_pyramid.MultiScaleRoIAlign
+    assert set(lessons.roi.__all__) <= set(dir(lessons.roi))
+    with pytest.raises(AttributeError, match="no attribute 'roi_allign'"):
+        lessons.roi.roi_allign  # noqa: B018
 
 
 def test_aligned_inverted_one_axis():
@@ -622,8 +663,13 @@ def test_errors_modules():
 
 
 def test_errors_level_mapping():
-    with pytest.raises(ValueError, match=r"boxes: expected shape \(K, 4\)"):
+    with pytest.raises(ValueError, match=r"boxes: expected shape \(N, 4\)"):
         fpn_level(torch.zeros(3, 5))
+    # NaN used to become level -9223372036854775808; a swapped box, a NaN size
+    with pytest.raises(ValueError, match="boxes: expected finite values"):
+        fpn_level(torch.tensor([[0.0, 0.0, float("nan"), 10.0]]))
+    with pytest.raises(ValueError, match="boxes: expected x1 <= x2 and y1 <= y2"):
+        fpn_level(torch.tensor([[10.0, 0.0, 0.0, 10.0]]))
     with pytest.raises(TypeError, match="boxes: expected a floating"):
         fpn_level(torch.zeros(3, 4, dtype=torch.int64))
     with pytest.raises(ValueError, match="k_max: expected k_max >= k_min"):
@@ -632,9 +678,9 @@ def test_errors_level_mapping():
         fpn_level(torch.zeros(1, 4), 2.0, 5)
     with pytest.raises(ValueError, match="canonical_scale: expected a positive"):
         fpn_level(torch.zeros(1, 4), canonical_scale=0)
-    with pytest.raises(ValueError, match="feature_size, image_size: expected"):
+    with pytest.raises(TypeError, match="feature_size: expected an int or a pair of ints"):
         infer_scale((10,), (20, 20))
-    with pytest.raises(ValueError, match="image_size"):
+    with pytest.raises(ValueError, match="image_size: expected values >= 1"):
         infer_scale((10, 10), (0, 20))
 
 
@@ -651,6 +697,13 @@ def test_errors_multi_scale():
         multi_scale_roi_align([feats[0], torch.zeros(16, 16)], boxes, [(64, 64)], 2, 2)
     with pytest.raises(ValueError, match="no batch index"):
         multi_scale_roi_align(feats, boxes[0], [(64, 64)], 2, 2)
+    # a bad image size is named as image_shapes[i], not as an internal image_size[0]
+    with pytest.raises(ValueError, match=r"image_shapes\[1\]: expected values >= 1"):
+        multi_scale_roi_align(feats, boxes, [(64, 64), (0, 64)], 2, 2)
+    with pytest.raises(TypeError, match=r"image_shapes\[0\]: expected an int or a pair of ints"):
+        multi_scale_roi_align(feats, boxes, [(64.5, 64)], 2, 2)
+    with pytest.raises(ValueError, match="boxes: expected x1 <= x2"):  # negative area: no level
+        multi_scale_roi_align(feats, [torch.tensor([[10.0, 0.0, 0.0, 10.0]])], [(64, 64)], 2, 2)
 
 
 def test_boxes_to_rois_list_form_keeps_gradients():

@@ -454,6 +454,15 @@ def test_optimization_errors(no_local_weights):
         style_transfer(style, style, net, content_layer="relu2_2")
     with pytest.raises(ValueError, match="tv_weight: expected a non-negative number"):
         style_transfer(style, style, net, content_layer="relu1_2", tv_weight=-1.0)
+    two = torch.rand(2, 3, 8, 8)  # documented as one image: a batch is refused, not half-supported
+    with pytest.raises(ValueError, match=r"content: expected one image, shape \(1, 3, H, W\)"):
+        style_transfer(two, style, net, content_layer="relu1_2")
+    with pytest.raises(ValueError, match="style: expected one image"):
+        style_transfer(style, two, net, content_layer="relu1_2")
+    with pytest.raises(ValueError, match="style: expected one image"):
+        synthesize_texture(two, net)
+    with pytest.raises(TypeError, match="steps: expected an int"):
+        synthesize_texture(style, net, steps=2.0)
 
 
 # ------------------------------------------------------------------------------------------------

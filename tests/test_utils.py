@@ -90,3 +90,43 @@ def test_explore_errors():
         explore(_draw, controls={}, examples=[], mode="static")
     with pytest.raises(ValueError, match="mode: expected one of"):
         explore(_draw, controls={}, examples=[dict(sigma=1.0)], mode="live")
+
+
+def _bundle_notebook(bundle, *, with_state):
+    """A one-cell notebook whose output is ``bundle`` (optionally with the widget's saved state)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("explore(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    if with_state:
+        model = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+            "version_major": 2, "version_minor": 0,
+            "state": {model: {"model_name": "VBoxModel", "model_module": "@jupyter-widgets/controls",
+                              "model_module_version": "2.0.0", "state": {}}}}}
+    return nb
+
+
+def test_interactive_explore_displays_one_bundle_with_widget_png_and_text(monkeypatch):
+    import base64
+
+    from IPython import display as ipd
+    from nbconvert import HTMLExporter
+
+    shown = []
+    monkeypatch.setattr(ipd, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    assert explore(_draw, controls=dict(sigma=(0.1, 5.0, 0.1)), examples=[dict(sigma=1.0)], mode="interactive") is None
+    assert len(shown) == 1  # one output, not a widget plus a separate picture
+    (bundle,), kw = shown[0]
+    assert kw.get("raw") is True
+    assert set(bundle) >= {"application/vnd.jupyter.widget-view+json", "image/png", "text/plain"}
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "sigma=2.5" in bundle["text/plain"]  # the figure at the slider's starting value
+    # a static renderer without the widget's state (nbconvert HTML of a notebook saved by JupyterLab,
+    # GitHub) skips the widget view and shows the picture
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(_bundle_notebook(bundle, with_state=False))
+    assert "<img" in body and "data:image/png;base64," in body
+    # with the widget's state saved (nbclient's default), the page embeds the live widget instead
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(_bundle_notebook(bundle, with_state=True))
+    assert 'type="application/vnd.jupyter.widget-view+json"' in body

@@ -10,9 +10,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
-from lessons.panoptic import panoptic_quality
+from lessons.panoptic_quality import panoptic_quality
 from lessons.video import (
     TemporalFusion,
     TrackHead,
@@ -30,7 +32,6 @@ from lessons.video import (
     warp,
     warping_layer,
 )
-from lessons.yolact import warp_features
 
 
 def _gen(seed):
@@ -56,13 +57,27 @@ def _warp_loop(feat, flow):
     return out
 
 
-def test_warp_zero_flow_is_exact_identity_and_yolact_uses_it():
+def test_warp_zero_flow_is_exact_identity():
     g = _gen(0)
-    for h, w in ((1, 1), (5, 7), (33, 20)):
+    for h, w in ((1, 1), (5, 7), (33, 20), (37, 29)):
         feat = torch.randn(2, 3, h, w, generator=g)
         assert torch.equal(warp(feat, torch.zeros(2, 2, h, w)), feat)
-    flow = torch.randn(2, 2, 33, 20, generator=g)
-    assert torch.equal(warp_features(feat, flow), warp(feat, flow))  # one implementation
+    x = torch.arange(12.0).view(3, 2, 2)  # a (C, H, W) tensor with a (2, H, W) flow
+    assert torch.equal(warp(x, torch.zeros(2, 2, 2)), x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(dx=st.integers(-4, 4), dy=st.integers(-4, 4), seed=st.integers(0, 1000))
+def test_warp_integer_shift_is_exact_with_zero_padding(dx, dy, seed):
+    feat = torch.randn(1, 2, 6, 7, generator=_gen(seed))
+    flow = torch.zeros(1, 2, 6, 7)
+    flow[:, 0], flow[:, 1] = dx, dy
+    expected = torch.zeros_like(feat)
+    for y in range(6):
+        for x in range(7):
+            if 0 <= x + dx < 7 and 0 <= y + dy < 6:
+                expected[..., y, x] = feat[..., y + dy, x + dx]
+    assert torch.equal(warp(feat, flow), expected)
 
 
 def test_warp_hand_case_integer_shift():
@@ -451,3 +466,11 @@ def test_vpq_bad_inputs():
         video_panoptic_quality(pred, [psegs] * 3, gt, gsegs, cats, 1)
     with pytest.raises(ValueError, match="segment ids must be >= 0"):
         video_panoptic_quality(pred - 20, psegs, gt, gsegs, cats, 1)
+
+
+def test_vpq_lives_in_its_own_module_and_is_re_exported():
+    import lessons.video
+    import lessons.video_quality
+
+    assert lessons.video.video_panoptic_quality is lessons.video_quality.video_panoptic_quality
+    assert lessons.video.tube_iou is lessons.video_quality.tube_iou

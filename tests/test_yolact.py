@@ -14,6 +14,8 @@ from torchvision.ops import box_iou, nms
 
 from lessons.data.shapes import mask_to_box, shape_mask
 from lessons.yolact import (
+    PredictionHead,
+    ProtoNet,
     TinyYolact,
     assemble_masks,
     batched_fast_nms,
@@ -287,14 +289,21 @@ def test_downsample_masks_and_mask_iou():
         mask_iou(a, b[:2])
 
 
-def test_postprocess_masks_matches_manual_pipeline():
+def test_postprocess_masks_matches_pipeline_written_out():
     g = _gen(8)
-    protos = torch.rand(4, 8, 8, generator=g)
-    coefs = torch.rand(2, 4, generator=g) * 2 - 1
-    boxes = torch.tensor([[2.0, 4.0, 10.0, 14.0], [0.0, 0.0, 16.0, 16.0]])  # image pixels (16x16)
+    protos = torch.rand(4, 8, 8, generator=g, dtype=torch.float64)
+    coefs = torch.rand(2, 4, generator=g, dtype=torch.float64) * 2 - 1
+    boxes = torch.tensor([[2.0, 4.0, 10.0, 14.0], [0.0, 0.0, 16.0, 16.0]], dtype=torch.float64)  # 16x16 image
     out = postprocess_masks(protos, coefs, boxes, 16)
-    manual = crop_masks(assemble_masks(protos, coefs), boxes / 2, 1)
-    manual = F.interpolate(manual[:, None], size=(16, 16), mode="bilinear", align_corners=False)[:, 0] > 0.5
+    # written out: eq. 1 per pixel, the crop rule per pixel on the 8x8 grid (boxes / 2, padding 1),
+    # then torch's bilinear upsampling (align_corners=False) and > 0.5
+    mixed = torch.empty(2, 8, 8, dtype=torch.float64)
+    for n in range(2):
+        for y in range(8):
+            for x in range(8):
+                mixed[n, y, x] = 1 / (1 + math.exp(-sum(float(coefs[n, p] * protos[p, y, x]) for p in range(4))))
+    cropped = _crop_loop(mixed, boxes / 2, 1)
+    manual = F.interpolate(cropped[:, None], size=(16, 16), mode="bilinear", align_corners=False)[:, 0] > 0.5
     assert out.dtype == torch.bool and torch.equal(out, manual)
     assert postprocess_masks(protos, coefs[:0], boxes[:0], (16, 12)).shape == (0, 16, 12)
 
@@ -368,7 +377,7 @@ def test_nms_errors():
         greedy_nms(torch.zeros(3, 4), torch.zeros(3), -0.5)
     with pytest.raises(ValueError, match=r"idxs: expected shape \(3,\)"):
         batched_fast_nms(torch.zeros(3, 4), torch.zeros(3), torch.zeros(2, dtype=torch.int64))
-    with pytest.raises(ValueError, match="top_k: expected a positive number"):
+    with pytest.raises(ValueError, match="top_k: expected an int >= 1"):
         fast_nms(torch.zeros(3, 4), torch.zeros(3), top_k=0)
 
 
@@ -382,7 +391,7 @@ def test_tiny_yolact_shapes_and_ranges():
     assert protos.shape == (2, 6, 24, 32) and coefs.shape == (2, 6, 6, 8)
     assert bool((protos >= 0).all())  # ReLU prototypes
     assert bool(((coefs > -1) & (coefs < 1)).all())  # tanh coefficients
-    with pytest.raises(ValueError, match=r"images: expected a tensor of shape \(B, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"images: expected a tensor of shape \(B, 3, H, W\)"):
         model(torch.rand(3, 48, 64))
 
 
@@ -439,75 +448,20 @@ def test_warped_forward_with_zero_flow_equals_full_forward_and_inference_schedul
 
 
 # ------------------------------------------------------------------ warp_features
+# The warp itself (identity at zero flow, exact integer shifts, grid_sample and a loop, gradcheck) is
+# tested once, in tests/test_video.py, where lessons.video.warp lives. Here: what is specific to
+# YolactEdge's name for it.
 
 
-def _warp_loop(feat, flow):
-    """out(p) = bilinear(feat, p + flow(p)), zero outside, one pixel at a time."""
-    b, c, h, w = feat.shape
-    out = torch.zeros_like(feat)
-    for bi in range(b):
-        for y in range(h):
-            for x in range(w):
-                sx = x + float(flow[bi, 0, y, x])
-                sy = y + float(flow[bi, 1, y, x])
-                x0, y0 = math.floor(sx), math.floor(sy)
-                for yy, wy in ((y0, 1 - (sy - y0)), (y0 + 1, sy - y0)):
-                    for xx, wx in ((x0, 1 - (sx - x0)), (x0 + 1, sx - x0)):
-                        if 0 <= xx < w and 0 <= yy < h:
-                            out[bi, :, y, x] += wx * wy * feat[bi, :, yy, xx]
-    return out
+def test_warp_features_is_the_course_warp_with_3d_input():
+    from lessons.video import warp
 
-
-def test_warp_zero_flow_is_exact_identity():
-    x = torch.arange(16.0).view(1, 1, 4, 4)
-    assert torch.equal(warp_features(x, torch.zeros(1, 2, 4, 4)), x)
     g = _gen(10)
-    for h, w in ((1, 1), (7, 13), (37, 29)):
-        feat = torch.randn(2, 3, h, w, generator=g)
-        assert torch.equal(warp_features(feat, torch.zeros(2, 2, h, w)), feat)
-
-
-@SMALL
-@given(dx=st.integers(-4, 4), dy=st.integers(-4, 4), seed=st.integers(0, 1000))
-def test_warp_integer_shift_is_exact_with_zero_padding(dx, dy, seed):
-    feat = torch.randn(1, 2, 6, 7, generator=_gen(seed))
-    flow = torch.zeros(1, 2, 6, 7)
-    flow[:, 0], flow[:, 1] = dx, dy
-    expected = torch.zeros_like(feat)
-    for y in range(6):
-        for x in range(7):
-            if 0 <= x + dx < 7 and 0 <= y + dy < 6:
-                expected[..., y, x] = feat[..., y + dy, x + dx]
-    assert torch.equal(warp_features(feat, flow), expected)
-
-
-def test_warp_references_case_and_3d_input():
-    # Hand-worked backward warp: arange(16) as 4x4, u = +1 -> out[y, x] = in[y, x + 1], last column 0
-    x = torch.arange(16.0).view(1, 4, 4)
-    flow = torch.zeros(2, 4, 4)
-    flow[0] = 1
-    out = warp_features(x, flow)
-    assert out.shape == (1, 4, 4)
-    assert torch.equal(out[0, :, :3], x[0, :, 1:]) and torch.equal(out[0, :, 3], torch.zeros(4))
-
-
-def test_warp_matches_grid_sample_and_loop():
-    g = _gen(11)
-    feat = torch.randn(2, 3, 5, 6, generator=g, dtype=torch.float64)
-    flow = torch.randn(2, 2, 5, 6, generator=g, dtype=torch.float64) * 2
-    ys, xs = torch.meshgrid(torch.arange(5.0), torch.arange(6.0), indexing="ij")
-    grid = torch.stack([2 * (xs + flow[:, 0]) / 5 - 1, 2 * (ys + flow[:, 1]) / 4 - 1], dim=-1)
-    reference = F.grid_sample(feat, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    out = warp_features(feat, flow)
-    torch.testing.assert_close(out, reference)
-    torch.testing.assert_close(out, _warp_loop(feat, flow))
-
-
-def test_warp_gradcheck():
-    g = _gen(12)
-    feat = torch.randn(1, 2, 4, 5, generator=g, dtype=torch.float64, requires_grad=True)
-    flow = (torch.rand(1, 2, 4, 5, generator=g, dtype=torch.float64) * 3 - 1.5 + 0.137).requires_grad_()
-    assert gradcheck(warp_features, (feat, flow))
+    feat = torch.randn(2, 3, 7, 5, generator=g)
+    flow = torch.randn(2, 2, 7, 5, generator=g) * 2
+    assert torch.equal(warp_features(feat, flow), warp(feat, flow))  # one implementation
+    out = warp_features(feat[0], flow[0])  # (C, H, W) with (2, H, W)
+    assert out.shape == (3, 7, 5) and torch.equal(out, warp(feat[:1], flow[:1])[0])
 
 
 def test_warp_and_resize_flow_errors():
@@ -520,6 +474,14 @@ def test_warp_and_resize_flow_errors():
         warp_features(torch.zeros(8, 8), torch.zeros(2, 8, 8))
     with pytest.raises(ValueError, match=r"flow: expected shape \(B, 2, H, W\) with \(dx, dy\) channels"):
         resize_flow(torch.zeros(1, 3, 8, 8), (4, 4))
+    nan_flow = torch.zeros(1, 2, 8, 8)
+    nan_flow[0, 0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="flow: expected finite values"):  # not an index error
+        warp_features(feat, nan_flow)
+    with pytest.raises(ValueError, match="flow: expected finite values"):
+        resize_flow(nan_flow, (4, 4))
+    with pytest.raises(ValueError, match="size: expected values >= 1"):
+        resize_flow(torch.zeros(1, 2, 8, 8), (0, 4))
 
 
 def test_resize_flow_rescales_displacements():
@@ -544,7 +506,7 @@ def test_keyframe_schedule_and_savings():
     assert keyframe_savings(10, 1, 10.0, 4.0) == 0.0
     assert keyframe_savings(10, 5, 10.0, 10.0) == pytest.approx(0.0)
     assert keyframe_savings(100_000, 4, 1.0, 0.2) == pytest.approx((1 - 1 / 4) * (1 - 0.2), abs=1e-4)
-    with pytest.raises(ValueError, match="interval: expected a positive number"):
+    with pytest.raises(ValueError, match="interval: expected an int >= 1"):
         keyframe_schedule(5, 0)
     with pytest.raises(TypeError, match="interval: expected an int"):
         keyframe_schedule(5, 2.5)
@@ -593,12 +555,26 @@ def _fast_nms_with_diagonal(boxes, scores, iou_threshold=0.5):
     return order[iou.max(dim=0).values <= iou_threshold] if len(order) else order
 
 
+def _assemble_broadcast(prototypes, coefficients):
+    """Eq. 1 written out with broadcasting: sigmoid(sum_p C[n, p] P[p]) (no einsum, no library)."""
+    return torch.sigmoid((coefficients[:, :, None, None] * prototypes[None]).sum(dim=1))
+
+
+def _crop_written_out(masks, boxes, padding=1):
+    return _crop_loop(masks, boxes, padding)
+
+
+def _fast_nms_written_out(boxes, scores, iou_threshold=0.5):
+    return torch.tensor(_fast_nms_loop(boxes, scores, iou_threshold), dtype=torch.int64)
+
+
+# each check must accept an independent answer written from the definition (not the library itself)
 @pytest.mark.parametrize(
     "check, reference, wrong",
     [
-        ("check_assemble_masks", assemble_masks, [_assemble_no_sigmoid, _assemble_reference_layout]),
-        ("check_crop_masks", crop_masks, [_crop_pixel_centres, _crop_ignores_padding]),
-        ("check_fast_nms", fast_nms, [_fast_nms_is_greedy, _fast_nms_with_diagonal]),
+        ("check_assemble_masks", _assemble_broadcast, [_assemble_no_sigmoid, _assemble_reference_layout]),
+        ("check_crop_masks", _crop_written_out, [_crop_pixel_centres, _crop_ignores_padding]),
+        ("check_fast_nms", _fast_nms_written_out, [_fast_nms_is_greedy, _fast_nms_with_diagonal]),
     ],
 )
 def test_exercise_checks(check, reference, wrong, capsys):
@@ -619,3 +595,31 @@ def test_exercise_checks(check, reference, wrong, capsys):
 
     with pytest.raises(ExerciseFailure, match="your function raised IndexError: oops"):
         run(crashes)
+
+
+# ------------------------------------------------------------------ the audit's cases
+
+
+def test_audit_cases_raise_naming_the_argument():
+    with pytest.raises(ValueError, match="image_size: expected values >= 1"):
+        select_coefficients(torch.zeros(3, 4, 4), torch.tensor([[0.0, 0.0, 4.0, 4.0]]), (-24, 24))
+    nan_box = torch.tensor([[0.0, 0.0, 1.0, 1.0], [float("nan"), 0.0, 1.0, 1.0]])
+    for nms_function in (fast_nms, greedy_nms):
+        with pytest.raises(ValueError, match="boxes: expected finite values"):
+            nms_function(nan_box, torch.tensor([0.9, 0.8]))
+        with pytest.raises(ValueError, match="scores: expected finite values"):
+            nms_function(nan_box[:1], torch.tensor([float("nan")]))
+    with pytest.raises(ValueError, match=r"p3: expected a tensor of shape \(B, 4, H, W\)"):
+        ProtoNet(4, 2)(torch.zeros(4, 8, 8))
+    with pytest.raises(ValueError, match=r"features: expected a tensor of shape \(B, 4, H, W\)"):
+        PredictionHead(4, 2)(torch.zeros(4, 8, 8))
+    with pytest.raises(ValueError, match=r"features: expected shape \(B, 4, H, W\)"):
+        PredictionHead(4, 2)(torch.zeros(1, 3, 8, 8))
+
+
+def test_nms_lives_in_its_own_module_and_is_re_exported():
+    import lessons.nms
+    import lessons.yolact
+
+    for name in ("fast_nms", "batched_fast_nms", "greedy_nms"):
+        assert getattr(lessons.yolact, name) is getattr(lessons.nms, name)

@@ -2,7 +2,7 @@
 
     python tools/nbtools.py student   # normalize solutions/ in place, regenerate notebooks/
     python tools/nbtools.py check     # report problems and drift; exit 1 if there are any
-    python tools/nbtools.py grade returned.ipynb [more.ipynb ...]   # run and tabulate the checks
+    python tools/nbtools.py grade returned.ipynb folder/ [--out grades]   # tools/grader.py: a gradebook
 
 The masters in ``solutions/`` are the single source of truth. They use nbgrader's markers:
 
@@ -12,6 +12,9 @@ The masters in ``solutions/`` are the single source of truth. They use nbgrader'
   notebook's number and M the exercise's position in it;
 * in a markdown cell tagged ``discussion``, the same markers enclose a model answer, which becomes
   ``YOUR ANSWER HERE``.
+
+Masters also carry nbgrader's cell metadata (see :func:`nbgrader_metadata`), so nbgrader's
+``generate_assignment`` accepts them; the student versions leave it out.
 
 Both versions are written deterministically: outputs and execution counts stripped, cell ids kept
 (or derived from the notebook name and the cell's position when missing), metadata reduced to the
@@ -56,8 +59,26 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
+def validate(nb: nbformat.NotebookNode) -> None:
+    """Raise ``nbformat.ValidationError`` when ``nb`` breaks the notebook schema; never repair it.
+
+    ``nbformat.validate`` quietly renames duplicate cell ids in the notebook it is given, so the
+    ids are checked here and the schema on a copy.
+    """
+    ids = [cell.get("id") for cell in nb.get("cells", []) if cell.get("id") is not None]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise nbformat.ValidationError(f"duplicate cell id(s) {duplicates}")
+    nbformat.validate(copy.deepcopy(nb), version=4)
+
+
 def dumps(nb: nbformat.NotebookNode) -> str:
-    """The canonical text of a notebook: nbformat's JSON (indent 1, sorted keys) plus a newline."""
+    """The canonical text of a notebook: nbformat's JSON (indent 1, sorted keys) plus a newline.
+
+    The notebook is validated first and an invalid one raises ``nbformat.ValidationError``
+    (``nbformat.writes`` alone only logs), so nothing this module writes can be invalid.
+    """
+    validate(nb)
     text = nbformat.writes(nb, version=4)
     return text if text.endswith("\n") else text + "\n"
 
@@ -83,10 +104,13 @@ def normalize(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
         meta["lessons"] = copy.deepcopy(dict(nb.metadata["lessons"]))
     out.metadata = nbformat.NotebookNode(meta)
     seen: set[str] = set()
+    grading = nbgrader_metadata(nb, stem)
     for index, cell in enumerate(out.cells):
         cell.source = source(cell)
         cell_tags = list(dict.fromkeys(tags(cell)))
         cell.metadata = nbformat.NotebookNode({"tags": cell_tags} if cell_tags else {})
+        if index in grading:
+            cell.metadata["nbgrader"] = nbformat.NotebookNode(grading[index])
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -101,6 +125,51 @@ def normalize(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
         cell.id = cell_id
         seen.add(cell_id)
     return out
+
+
+def nbgrader_metadata(nb: nbformat.NotebookNode, stem: str) -> dict[int, dict]:
+    """nbgrader's cell metadata (schema 3) for the cells that need it, by cell index.
+
+    * a code cell tagged ``exercise`` is a solution cell ("autograded answer"),
+      ``grade_id`` ``exercise-N-M-<function>``;
+    * the ``check`` cell after it is an autograder-tests cell, locked, ``check-N-M-<function>``,
+      worth ``points`` (default 1: what ``tools/grader.py`` gives a passed exercise);
+    * a markdown cell tagged ``discussion`` is a manually graded answer, ``discussion-N-K``,
+      worth ``points`` (default 0: the course does not grade discussions automatically).
+
+    Points already set in a cell's ``nbgrader`` metadata are kept; everything else is derived from
+    the tags and the order of the cells, so the ids are stable while the exercises keep their order.
+    """
+    number = re.match(r"(\d+)", stem)
+    prefix = str(int(number.group(1))) if number else "0"
+    result: dict[int, dict] = {}
+    exercises = discussions = 0
+    last_exercise = None
+    for index, cell in enumerate(nb.cells):
+        cell_tags = tags(cell)
+        old_points = cell.get("metadata", {}).get("nbgrader", {}).get("points")
+        base = {"locked": False, "schema_version": 3, "task": False}
+        if cell.cell_type == "code" and "exercise" in cell_tags:
+            exercises += 1
+            func = re.search(r"^\s*def\s+(\w+)", source(cell), flags=re.MULTILINE)
+            last_exercise = f"{prefix}-{exercises}" + (f"-{func.group(1)}" if func else "")
+            result[index] = base | {"grade": False, "solution": True, "grade_id": f"exercise-{last_exercise}"}
+        elif cell.cell_type == "code" and "check" in cell_tags:
+            label = last_exercise or f"{prefix}-cell{index}"
+            points = old_points if _is_points(old_points) else 1
+            result[index] = base | {"grade": True, "solution": False, "locked": True, "points": points,
+                                    "grade_id": f"check-{label}"}
+            last_exercise = None
+        elif cell.cell_type == "markdown" and "discussion" in cell_tags:
+            discussions += 1
+            points = old_points if _is_points(old_points) else 0
+            result[index] = base | {"grade": True, "solution": True, "points": points,
+                                    "grade_id": f"discussion-{prefix}-{discussions}"}
+    return result
+
+
+def _is_points(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
 def _derived_id(stem: str, index: int, seen: set[str]) -> str:
@@ -213,6 +282,7 @@ def make_student(master: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
     student = normalize(master, Path(name).stem)
     count = 0
     for cell in student.cells:
+        cell.metadata.pop("nbgrader", None)  # grading metadata stays in the masters
         text = source(cell)
         regions = solution_regions(text)
         if not regions:
@@ -265,6 +335,8 @@ def masters() -> list[Path]:
 def build(root: Path = ROOT, only: list[str] | None = None) -> dict[str, tuple[str, str]]:
     """``{name: (normalized master text, student text)}`` for every master under ``root``.
 
+    Raises ``nbformat.ValidationError`` (through :func:`dumps`) if any of them is invalid.
+
     ``only`` restricts the build to masters whose file name starts with one of its entries
     (``["02"]`` or ``["02_mask_rcnn_mask_branch.ipynb"]``).
     """
@@ -281,8 +353,9 @@ def build(root: Path = ROOT, only: list[str] | None = None) -> dict[str, tuple[s
 def cmd_student(only: list[str] | None = None) -> int:
     NOTEBOOKS.mkdir(exist_ok=True)
     try:
-        built = build(only=only)
-    except NotebookError as exc:
+        # every notebook is built and validated before anything is written
+        built = build(SOLUTIONS.parent, only=only)
+    except (NotebookError, nbformat.ValidationError) as exc:
         print(f"make student: fix the master first:\n{exc}", file=sys.stderr)
         return 1
     for name, (master_text, student_text) in built.items():
@@ -311,7 +384,7 @@ def cmd_check() -> int:
     if not found:
         try:
             built = build()
-        except NotebookError as exc:
+        except (NotebookError, nbformat.ValidationError) as exc:
             found.append(str(exc))
             built = {}
         for name, (master_text, student_text) in built.items():
@@ -326,62 +399,46 @@ def cmd_check() -> int:
     return 1 if found else 0
 
 
-def grade(path: Path, timeout: int = 600) -> list[tuple[str, str, str]]:
-    """Execute a returned notebook (errors allowed) and read each check cell's verdict.
+def _grader():
+    """tools/grader.py, loaded as a module (tools/ is not a package)."""
+    import importlib.util
 
-    Returns ``(exercise, verdict, detail)`` rows; verdict is ``passed``, ``not attempted``,
-    ``failed`` (the check raised ``ExerciseFailure``) or ``error`` (anything else went wrong).
+    name = "course_grader"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "grader.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the file executes
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def grade(path: Path, timeout: float = 120) -> list[tuple[str, str, str]]:
+    """Grade one returned notebook with tools/grader.py; ``(exercise, verdict, reason)`` rows.
+
+    The short form of the gradebook: the reason of a ``not attempted`` row is empty.
     """
-    from nbclient import NotebookClient
-
-    nb = read(path)
-    NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
-    rows = []
-    for index, cell in enumerate(nb.cells):
-        if "check" not in tags(cell):
-            continue
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        label = re.search(r"Exercise (\d+\.\d+) \((\w+)\)", text + "".join(e.evalue for e in errors))
-        exercise = f"{label.group(1)} {label.group(2)}" if label else f"cell {index}"
-        if errors:
-            verdict = "failed" if errors[0].ename == "ExerciseFailure" else "error"
-            detail = errors[0].evalue.split("\n")[0] if verdict == "failed" else f"{errors[0].ename}: {errors[0].evalue}"
-        elif "✅" in text:
-            verdict, detail = "passed", text.strip().split("\n")[-1]
-        elif "not attempted" in text:
-            verdict, detail = "not attempted", ""
-        else:
-            verdict, detail = "error", "the check cell did not run to a verdict"
-        rows.append((exercise, verdict, detail))
-    return rows
+    grader = _grader()
+    rows, _ = grader.grade_batch([str(path)], grader.Settings(timeout=timeout, jobs=1))
+    return [(r.exercise, r.verdict, "" if r.verdict == "not attempted" else r.reason) for r in rows]
 
 
-def cmd_grade(paths: list[str]) -> int:
-    for name in paths:
-        rows = grade(Path(name).resolve())
-        passed = sum(verdict == "passed" for _, verdict, _ in rows)
-        print(f"{name}: {passed}/{len(rows)} exercises passed")
-        for exercise, verdict, detail in rows:
-            print(f"  {exercise:<28} {verdict:<14} {detail[:100]}")
-    return 0
+def cmd_grade(args: list[str]) -> int:
+    """``grade`` runs tools/grader.py with the same arguments (see ``python tools/grader.py -h``)."""
+    return _grader().main(args)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["grade"]:
+        return cmd_grade(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["student", "check", "grade"])
     parser.add_argument(
         "paths", nargs="*",
-        help="grade: returned notebooks; student: only the masters whose names start with these (e.g. 02)",
+        help="grade: returned notebooks or folders, and tools/grader.py's options; "
+        "student: only the masters whose names start with these (e.g. 02)",
     )
     args = parser.parse_args(argv)
-    if args.command == "grade":
-        if not args.paths:
-            parser.error("grade: give the returned notebook(s) to grade")
-        return cmd_grade(args.paths)
     return cmd_student(args.paths or None) if args.command == "student" else cmd_check()
 
 

@@ -1,7 +1,10 @@
 """Procedural data for every notebook: nothing is downloaded, everything is generated from a seed.
 
 Each topic has its own submodule; everything public is re-exported here, so notebooks write
-``from lessons.data import make_instance_scene``.
+``from lessons.data import make_instance_scene``. Every builder follows the library's conventions:
+its randomness comes from a keyword-only ``seed: int | torch.Generator`` (an int gives the same data
+on every call, a generator advances), a count of items is called ``n``, and what it builds comes back
+as a ``typing.NamedTuple`` (unpack it, or read its named fields).
 
 - :mod:`lessons.data.shapes` — the raster primitive (:func:`shape_mask`) and mask → box.
 - :mod:`lessons.data.scenes` — instance scenes and moving clips (notebooks 01, 03).

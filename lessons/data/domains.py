@@ -30,7 +30,18 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from lessons._checks import as_generator, check_choice, check_int, check_int_pair, describe
+from lessons._checks import (
+    as_generator,
+    check_choice,
+    check_finite,
+    check_floating,
+    check_int,
+    check_int_pair,
+    check_int_tensor,
+    check_labels,
+    check_tensor,
+    describe,
+)
 from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
 __all__ = [
@@ -39,6 +50,7 @@ __all__ = [
     "DOMAIN_BACKGROUNDS",
     "DOMAIN_PALETTES",
     "UnpairedDomains",
+    "DomainParams",
     "sample_domain_params",
     "render_domain",
     "make_unpaired_domains",
@@ -61,21 +73,39 @@ DOMAIN_PALETTES: dict[str, tuple[tuple[float, float, float], ...]] = {
 }
 
 
+class DomainParams(NamedTuple):
+    """The content of ``N`` scenes, one shape each (what :func:`render_domain` draws).
+
+    Attributes:
+        kind (Tensor[N]): int64 index into ``SHAPE_KINDS``.
+        colour (Tensor[N]): int64 in {0, 1, 2}, an index into the domain's palette.
+        center (Tensor[N, 2]): float32 ``(cx, cy)`` in pixels.
+        radius (Tensor[N]): float32, between ``0.2`` and ``0.3`` of the smaller image side.
+        angle (Tensor[N]): float32 radians in ``[0, pi/2)``.
+    """
+
+    kind: Tensor
+    colour: Tensor
+    center: Tensor
+    radius: Tensor
+    angle: Tensor
+
+
 class UnpairedDomains(NamedTuple):
     """Two independently sampled image sets and the content that generated each.
 
     Attributes:
         x (Tensor[N, 3, H, W]): domain X images.
         y (Tensor[N, 3, H, W]): domain Y images, of *other* scenes than ``x``.
-        x_params (dict[str, Tensor]): the content of ``x`` (see :func:`sample_domain_params`);
+        x_params (DomainParams): the content of ``x`` (see :func:`sample_domain_params`);
             ``render_domain(x_params, "y")`` is the true translation of ``x``.
-        y_params (dict[str, Tensor]): the content of ``y``.
+        y_params (DomainParams): the content of ``y``.
     """
 
     x: Tensor
     y: Tensor
-    x_params: dict[str, Tensor]
-    y_params: dict[str, Tensor]
+    x_params: DomainParams
+    y_params: DomainParams
 
 
 def sample_domain_params(
@@ -83,7 +113,7 @@ def sample_domain_params(
     *,
     size: int | tuple[int, int] = 16,
     seed: int | torch.Generator = 0,
-) -> dict[str, Tensor]:
+) -> DomainParams:
     """Draw the content of ``n`` scenes: one shape each, inside the image.
 
     The centre keeps ``radius + 1`` pixels from every border, so disks, triangles and diamonds lie
@@ -97,10 +127,7 @@ def sample_domain_params(
             draw from (it advances). Default: ``0``.
 
     Returns:
-        dict[str, Tensor]: ``kind`` (Tensor[N] int64, index into ``SHAPE_KINDS``), ``colour``
-        (Tensor[N] int64 in {0, 1, 2}), ``center`` (Tensor[N, 2] float32, ``(cx, cy)`` in pixels),
-        ``radius`` (Tensor[N] float32, between ``0.2`` and ``0.3`` of the smaller side) and
-        ``angle`` (Tensor[N] float32, radians in ``[0, pi/2)``).
+        DomainParams: ``(kind, colour, center, radius, angle)``, one row per scene.
     """
     n = check_int("n", n, minimum=0)
     height, width = check_int_pair("size", size, minimum=12)
@@ -111,32 +138,32 @@ def sample_domain_params(
     margin = radius + 1.0  # the circle of the given radius, plus a pixel, stays inside
     cx = margin + u[:, 1] * (width - 2 * margin)
     cy = margin + u[:, 2] * (height - 2 * margin)
-    return {
-        "kind": torch.randint(len(SHAPE_KINDS), (n,), generator=generator),
-        "colour": torch.randint(3, (n,), generator=generator),
-        "center": torch.stack([cx, cy], dim=1),  # (N, 2)
-        "radius": radius,
-        "angle": u[:, 3] * (math.pi / 2),
-    }
+    kind = torch.randint(len(SHAPE_KINDS), (n,), generator=generator)
+    colour = torch.randint(3, (n,), generator=generator)
+    return DomainParams(kind, colour, torch.stack([cx, cy], dim=1), radius, u[:, 3] * (math.pi / 2))
 
 
 def _check_params(params: object) -> int:
-    keys = ("kind", "colour", "center", "radius", "angle")
-    if not isinstance(params, dict) or any(k not in params for k in keys):
-        raise TypeError(
-            f"params: expected a dict with keys {list(keys)} (see sample_domain_params), got {describe(params)}"
-        )
-    n = int(params["kind"].shape[0])
-    for k in keys:
-        if not isinstance(params[k], Tensor) or params[k].shape[0] != n:
-            raise ValueError(
-                f"params[{k!r}]: expected a tensor with {n} rows like params['kind'], got {describe(params[k])}"
-            )
+    if not isinstance(params, DomainParams):
+        raise TypeError(f"params: expected a DomainParams (see sample_domain_params), got {describe(params)}")
+    for name in DomainParams._fields:
+        check_tensor(f"params.{name}", getattr(params, name))
+    n = int(params.kind.shape[0])
+    for name, ndim in (("kind", 1), ("colour", 1), ("center", 2), ("radius", 1), ("angle", 1)):
+        value = getattr(params, name)
+        if value.ndim != ndim or value.shape[0] != n or (name == "center" and value.shape[1] != 2):
+            layout = f"({n}, 2)" if name == "center" else f"({n},)"
+            raise ValueError(f"params.{name}: expected shape {layout} like params.kind, got {describe(value)}")
+    for name in ("center", "radius", "angle"):
+        check_floating(f"params.{name}", getattr(params, name))
+        check_finite(f"params.{name}", getattr(params, name))
+    check_labels("params.kind", params.kind, n=n, high=len(SHAPE_KINDS))
+    check_int_tensor("params.colour", params.colour)
     return n
 
 
 def render_domain(
-    params: dict[str, Tensor],
+    params: DomainParams,
     domain: str,
     *,
     size: int | tuple[int, int] = 16,
@@ -144,9 +171,9 @@ def render_domain(
     """Render scenes in the style of one domain.
 
     Args:
-        params (dict[str, Tensor]): content of N scenes, from :func:`sample_domain_params`.
+        params (DomainParams): content of N scenes, from :func:`sample_domain_params`.
         domain (str): one of :data:`DOMAINS`: ``"x"`` (colour on black), ``"y"`` (colour on
-            white) or ``"grey"`` (grey on white, ``params["colour"]`` is ignored).
+            white) or ``"grey"`` (grey on white, ``params.colour`` is ignored).
         size (int | tuple[int, int]): ``(H, W)``; use the size the params were drawn for.
             Default: ``16``.
 
@@ -166,11 +193,11 @@ def render_domain(
         return torch.empty(0, 3, height, width)
     masks = torch.stack([
         shape_mask(SHAPE_KINDS[int(k)], (float(c[0]), float(c[1])), float(r), (height, width), angle=float(a))
-        for k, c, r, a in zip(params["kind"], params["center"], params["radius"], params["angle"])
+        for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
     ])  # (N, H, W) bool
     m = masks[:, None].float()  # (N, 1, H, W)
     palette = torch.tensor(DOMAIN_PALETTES[domain])  # (P, 3)
-    colour = palette[params["colour"].long() % len(palette)][:, :, None, None]  # (N, 3, 1, 1)
+    colour = palette[params.colour.long() % len(palette)][:, :, None, None]  # (N, 3, 1, 1)
     background = torch.tensor(DOMAIN_BACKGROUNDS[domain])[None, :, None, None]  # (1, 3, 1, 1)
     return m * colour + (1 - m) * background  # (N, 3, H, W)
 

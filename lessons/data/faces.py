@@ -86,7 +86,7 @@ def make_face_boxes(
     g = as_generator("seed", seed)
     replay = torch.Generator()
     replay.set_state(g.get_state())
-    images, landmarks, _ = make_landmark_faces(n, (height, width), scale=scale, noise=noise, generator=g)
+    images, landmarks, _ = make_landmark_faces(n, (height, width), scale=scale, noise=noise, seed=g)
 
     def uniform(low: float, high: float) -> Tensor:  # make_landmark_faces' own draws, in its order
         return low + (high - low) * torch.rand(n, generator=replay, dtype=torch.float64)

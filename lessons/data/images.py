@@ -86,13 +86,9 @@ def load_sample_image(
 
 
 def _crop(image: Tensor, crop: object) -> Tensor:
-    if (
-        not isinstance(crop, (tuple, list))
-        or len(crop) != 4
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in crop)
-    ):
+    if not isinstance(crop, (tuple, list)) or len(crop) != 4:
         raise TypeError(f"crop: expected (top, left, height, width) as 4 ints, got {describe(crop)}")
-    top, left, height, width = crop
+    top, left, height, width = (check_int(f"crop[{i}]", v) for i, v in enumerate(crop))
     full_h, full_w = image.shape[-2:]
     if top < 0 or left < 0 or height < 1 or width < 1 or top + height > full_h or left + width > full_w:
         raise ValueError(
@@ -104,8 +100,8 @@ def _crop(image: Tensor, crop: object) -> Tensor:
 
 def _resize(image: Tensor, size: object) -> Tensor:
     full_h, full_w = image.shape[-2:]
-    if isinstance(size, int) and not isinstance(size, bool):
-        check_positive("size", size)
+    if isinstance(size, int) and not isinstance(size, bool):  # one int: the shorter side
+        check_int("size", size, minimum=1)
         scale = size / min(full_h, full_w)
         out = (max(1, round(full_h * scale)), max(1, round(full_w * scale)))
     else:
@@ -148,6 +144,10 @@ def make_texture(
     """
     check_choice("kind", kind, TEXTURE_KINDS)
     height, width = check_int_pair("size", size)
+    if isinstance(angle, bool) or not isinstance(angle, (int, float)):
+        raise TypeError(f"angle: expected a number (radians), got {describe(angle)}")
+    if not math.isfinite(angle):
+        raise ValueError(f"angle: expected a finite number, got {angle!r}")
     check_positive("period", period)
     if period < 2:
         raise ValueError(f"period: expected at least 2 pixels, got {period!r}")

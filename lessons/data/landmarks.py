@@ -17,16 +17,31 @@ learned at all.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from lessons._checks import check_int_pair, check_non_negative, describe
+from lessons._checks import as_generator, check_int, check_int_pair, check_non_negative
 
-__all__ = ["FACE_LANDMARKS", "make_landmark_faces"]
+__all__ = ["FACE_LANDMARKS", "LandmarkFaces", "make_landmark_faces"]
 
 #: The landmark order of :func:`make_landmark_faces`; left and right as seen in the image.
 FACE_LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+class LandmarkFaces(NamedTuple):
+    """What :func:`make_landmark_faces` returns; unpacks as ``images, keypoints, visible``.
+
+    Attributes:
+        images (Tensor[N, 1, H, W]): float32, clipped to [0, 1].
+        keypoints (Tensor[N, 5, 2]): the landmarks ``(x, y)`` in :data:`FACE_LANDMARKS` order, float32.
+        visible (Tensor[N, 5]): bool; always ``True`` here (every face lies inside its image).
+    """
+
+    images: Tensor
+    keypoints: Tensor
+    visible: Tensor
 
 
 def make_landmark_faces(
@@ -35,8 +50,8 @@ def make_landmark_faces(
     *,
     scale: tuple[float, float] = (0.18, 0.28),
     noise: float = 0.04,
-    generator: torch.Generator | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
+    seed: int | torch.Generator = 0,
+) -> LandmarkFaces:
     """Draw ``n`` procedural faces and return the images with their five landmarks.
 
     The face is an ellipse of half-width ``a`` (``scale``: 0.18 to 0.28 of the image side) and half-height
@@ -52,23 +67,18 @@ def make_landmark_faces(
         scale (tuple[float, float]): range of the face's half-width as a fraction of the shorter
             image side; smaller faces move around more. Default: ``(0.18, 0.28)``.
         noise (float): standard deviation of the added pixel noise. Default: ``0.04``.
-        generator (torch.Generator or None): the random source; ``None`` uses torch's global one.
-            Default: ``None``.
+        seed (int or torch.Generator, keyword-only): the random source; an int gives the same
+            faces every call, a generator advances (two calls draw different faces). Default: ``0``.
 
     Returns:
-        tuple[Tensor[N, 1, H, W], Tensor[N, 5, 2], Tensor[N, 5]]: the images (float32, clipped to
-        [0, 1]), the landmarks ``(x, y)`` in :data:`FACE_LANDMARKS` order (float32), and their
-        visibility (bool; always ``True`` here: every face lies inside its image).
+        LandmarkFaces: ``(images, keypoints, visible)``, see :class:`LandmarkFaces`.
 
     Example:
-        >>> images, keypoints, visible = make_landmark_faces(4, generator=torch.Generator().manual_seed(0))
+        >>> images, keypoints, visible = make_landmark_faces(4, seed=0)
         >>> images.shape, keypoints.shape, visible.shape
         (torch.Size([4, 1, 32, 32]), torch.Size([4, 5, 2]), torch.Size([4, 5]))
     """
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n: expected an int, got {describe(n)}")
-    if n < 1:
-        raise ValueError(f"n: expected at least 1 image, got {n}")
+    check_int("n", n, minimum=1)
     height, width = check_int_pair("size", size, minimum=16)
     check_non_negative("noise", noise)
     if not (
@@ -78,8 +88,7 @@ def make_landmark_faces(
         and 0 < scale[0] <= scale[1] <= 0.3
     ):
         raise ValueError(f"scale: expected (low, high) with 0 < low <= high <= 0.3, got {scale!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: expected a torch.Generator or None, got {describe(generator)}")
+    generator = as_generator("seed", seed)
 
     def uniform(low: float, high: float, *shape: int) -> Tensor:
         return low + (high - low) * torch.rand(n, *shape, generator=generator, dtype=torch.float64)
@@ -152,4 +161,4 @@ def make_landmark_faces(
         image = image + noise * torch.randn(image.shape, generator=generator, dtype=torch.float64)
     images = image.clamp(0.0, 1.0)[:, None].float()  # (N, 1, H, W)
     visible = torch.ones(n, len(FACE_LANDMARKS), dtype=torch.bool)
-    return images, keypoints.float(), visible
+    return LandmarkFaces(images, keypoints.float(), visible)

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons._checks import as_generator, check_int, check_positive
+from lessons._checks import as_generator, check_int, check_non_negative, check_positive
 from lessons.data.images import TEXTURE_KINDS, load_sample_image, make_texture
 from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
@@ -265,8 +265,8 @@ def make_sr_pairs(n: int, size: int = 32, *, scale: int = 4, photo_fraction: flo
     check_int("size", size, minimum=scale)
     if size % scale or size > 128:
         raise ValueError(f"size: expected a multiple of scale={scale} of at most 128, got {size}")
-    if isinstance(photo_fraction, bool) or not isinstance(photo_fraction, (int, float)) \
-            or not 0.0 <= photo_fraction <= 1.0:
+    check_non_negative("photo_fraction", photo_fraction)
+    if not photo_fraction <= 1.0:
         raise ValueError(f"photo_fraction: expected a number in [0, 1], got {photo_fraction!r}")
     g = as_generator("seed", seed)
     photos = [load_sample_image("grace_hopper", size=256), load_sample_image("present", size=128)]

@@ -14,15 +14,16 @@ detections, from the ground truth, so the panoptic merges can be compared withou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons._checks import check_int_pair, check_non_negative, check_positive, describe
+from lessons._checks import as_generator, check_int, check_int_pair, check_non_negative, check_positive, describe
+from lessons.data.scenes import _int_range
 from lessons.data.shapes import SHAPE_KINDS, mask_to_box, shape_mask
+from lessons.panoptic import _mask_term_bounds
 
 __all__ = [
     "PANOPTIC_CATEGORIES",
@@ -50,8 +51,7 @@ PANOPTIC_CATEGORIES: tuple[dict[str, Any], ...] = tuple(
 NUM_STUFF = len(_STUFF)
 
 
-@dataclass
-class PanopticScene:
+class PanopticScene(NamedTuple):
     """One scene and its ground truth.
 
     Attributes:
@@ -81,8 +81,7 @@ class PanopticScene:
         return [s["id"] for s in self.segments if s["isthing"]]
 
 
-@dataclass
-class HeadOutputs:
+class HeadOutputs(NamedTuple):
     """What a panoptic network's semantic and instance heads would output for one image.
 
     Attributes:
@@ -102,12 +101,11 @@ class HeadOutputs:
     labels: Tensor
     scores: Tensor
     matched: Tensor
-    missed: list[int] = field(default_factory=list)
+    missed: list[int]
 
     def subset(self, keep: Tensor) -> HeadOutputs:
         """The same outputs with only the detections ``keep`` (indices or a bool mask)."""
-        return replace(
-            self,
+        return self._replace(
             mask_logits=self.mask_logits[keep],
             boxes=self.boxes[keep],
             labels=self.labels[keep],
@@ -116,11 +114,11 @@ class HeadOutputs:
         )
 
 
-def _uniform(generator: torch.Generator | None, low: float, high: float) -> float:
+def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
 
 
-def _randint(generator: torch.Generator | None, low: int, high: int) -> int:
+def _randint(generator: torch.Generator, low: int, high: int) -> int:
     """An int in [low, high] (both included)."""
     return int(torch.randint(low, high + 1, (), generator=generator))
 
@@ -131,7 +129,7 @@ def make_panoptic_scene(
     num_instances: int | tuple[int, int] = (3, 6),
     radius: tuple[float, float] = (5.0, 11.0),
     min_visible: float = 0.5,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator = 0,
 ) -> PanopticScene:
     """Draw a scene: sky, wall and ground stuff, and thing instances that occlude each other.
 
@@ -146,30 +144,26 @@ def make_panoptic_scene(
             (both included). Default: ``(3, 6)``.
         radius (tuple[float, float]): range of the shape radius in pixels. Default: ``(5.0, 11.0)``.
         min_visible (float): smallest visible fraction of each instance. Default: ``0.5``.
-        generator (torch.Generator | None): source of randomness. Default: ``None`` (torch's
-            global generator).
+        seed (int | torch.Generator): an int for a fresh seeded generator (the same scene every
+            call), or a generator to draw from (it advances). Default: ``0``.
 
     Returns:
         PanopticScene: image, semantic / instance / panoptic maps, segments, masks, labels, boxes.
 
     Example:
-        >>> scene = make_panoptic_scene(48, generator=torch.Generator().manual_seed(0))
+        >>> scene = make_panoptic_scene(48, seed=0)
         >>> scene.semantic.shape, scene.masks.shape[1:], len(scene.segments) >= 3
         (torch.Size([48, 48]), torch.Size([48, 48]), True)
     """
     height, width = check_int_pair("size", size, minimum=16)
-    if isinstance(num_instances, int) and not isinstance(num_instances, bool):
-        low_n, high_n = num_instances, num_instances
-    elif isinstance(num_instances, (tuple, list)) and len(num_instances) == 2:
-        low_n, high_n = int(num_instances[0]), int(num_instances[1])
-    else:
-        raise TypeError(f"num_instances: expected an int or a (low, high) pair, got {describe(num_instances)}")
-    if not 0 <= low_n <= high_n:
-        raise ValueError(f"num_instances: expected 0 <= low <= high, got {num_instances!r}")
-    if not (isinstance(radius, (tuple, list)) and len(radius) == 2 and 0 < radius[0] <= radius[1]):
+    low_n, high_n = _int_range("num_instances", num_instances, 0)
+    if not (isinstance(radius, (tuple, list)) and len(radius) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in radius)):
+        raise TypeError(f"radius: expected a (low, high) pair of numbers, got {describe(radius)}")
+    if not 0 < radius[0] <= radius[1] < math.inf:
         raise ValueError(f"radius: expected a (low, high) pair with 0 < low <= high, got {radius!r}")
     check_non_negative("min_visible", min_visible)
-    g = generator
+    g = as_generator("seed", seed)
 
     # stuff: ground below a tilted horizon, a wall standing on it, sky elsewhere
     ys = torch.arange(height, dtype=torch.float32)[:, None] + 0.5
@@ -242,7 +236,7 @@ def make_panoptic_scene(
     return PanopticScene(image, semantic, instance, panoptic, segments, masks, labels, boxes)
 
 
-def _smooth_noise(shape: tuple[int, int, int], sigma: float, generator: torch.Generator | None) -> Tensor:
+def _smooth_noise(shape: tuple[int, int, int], sigma: float, generator: torch.Generator) -> Tensor:
     """Gaussian noise with blobs about ``sigma`` pixels across, at unit standard deviation.
 
     White noise on a grid ``sigma`` times coarser, upsampled bilinearly (cheaper than a blur).
@@ -266,7 +260,7 @@ def simulate_head_outputs(
     box_jitter: float = 0.05,
     noise_sigma: float = 4.0,
     mask_size: int = 28,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator = 0,
 ) -> HeadOutputs:
     """Imperfect semantic and instance head outputs derived from a scene's ground truth.
 
@@ -294,7 +288,8 @@ def simulate_head_outputs(
         noise_sigma (float): size of the semantic noise blobs in pixels (``<= 1``: white noise).
             Default: ``4.0``.
         mask_size (int): ``M`` of the ``M x M`` mask logits. Default: ``28``.
-        generator (torch.Generator | None): source of randomness. Default: ``None``.
+        seed (int | torch.Generator): an int for a fresh seeded generator, or a generator to draw
+            from (it advances). Default: ``0``.
 
     Returns:
         HeadOutputs: semantic logits ``(C, H, W)`` and ``N'`` detections, real ones first in
@@ -314,8 +309,8 @@ def simulate_head_outputs(
         raise ValueError(f"miss_rate: expected a probability in [0, 1], got {miss_rate!r}")
     check_positive("margin", margin)
     check_positive("mask_gain", mask_gain)
-    mask_size = check_int_pair("mask_size", mask_size)[0]
-    g = generator
+    mask_size = check_int("mask_size", mask_size, minimum=1)
+    g = as_generator("seed", seed)
     height, width = scene.semantic.shape
     num_classes = len(PANOPTIC_CATEGORIES)
 
@@ -359,12 +354,13 @@ def simulate_head_outputs(
     k = len(boxes)
     if k:
         box_t = torch.stack(boxes).float()  # (K, 4)
-        # resample the pixel block that UPSNet's pasting writes to (the box with 1 off the far
-        # edge, truncated), so pasting the logits back puts every pixel where it came from
+        # resample the pixel block that UPSNet's pasting writes to (its MaskTerm bounds: the box
+        # with 1 off the far edge, truncated), so pasting the logits back puts every pixel where
+        # it came from; a box under one pixel wide still gets a 1 x 1 block
         p = torch.empty(k, mask_size, mask_size)
-        for j, (box, target) in enumerate(zip(box_t.tolist(), targets)):
-            a, b = int(box[0]), int(box[1])
-            c, d = max(int(box[2] - 1), a), max(int(box[3] - 1), b)
+        for j, target in enumerate(targets):
+            a, b, c, d = _mask_term_bounds(box_t[j])
+            c, d = max(c, a), max(d, b)
             block = target[b : d + 1, a : c + 1].float()[None, None]  # (1, 1, h, w)
             p[j] = F.interpolate(block, size=(mask_size, mask_size), mode="bilinear", align_corners=False)[0, 0]
         mask_logits = mask_gain * (2 * p - 1) + noise * torch.randn(p.shape, generator=g)  # (K, M, M)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from lessons._checks import check_int_pair, check_non_negative, check_positive, check_tensor
+from lessons._checks import as_generator, check_int, check_int_pair, check_non_negative, check_positive, check_tensor
 from lessons.data.shapes import SHAPE_KINDS, mask_to_box, shape_mask
 
 __all__ = [
@@ -71,31 +71,25 @@ class MovingClip(NamedTuple):
     velocities: Tensor
 
 
-def _generator(seed: int | torch.Generator) -> torch.Generator:
-    if isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int or a torch.Generator, got {type(seed).__name__} {seed!r}")
-    return torch.Generator().manual_seed(seed)
-
-
 def _uniform(g: torch.Generator, low: float, high: float, shape: tuple[int, ...] = ()) -> Tensor:
     return low + (high - low) * torch.rand(shape, generator=g, dtype=torch.float64)
 
 
-def _count(num_instances: int | tuple[int, int], g: torch.Generator) -> int:
-    if isinstance(num_instances, int) and not isinstance(num_instances, bool):
-        low = high = num_instances
-    elif (
-        isinstance(num_instances, (tuple, list))
-        and len(num_instances) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in num_instances)
-    ):
-        low, high = num_instances
+def _int_range(name: str, value: object, minimum: int) -> tuple[int, int]:
+    """An int ``n`` or a pair ``(low, high)`` of ints as ``(low, high)``, with ``minimum <= low <= high``."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        low, high = check_int(f"{name}[0]", value[0]), check_int(f"{name}[1]", value[1])
+    elif isinstance(value, int) and not isinstance(value, bool):
+        low = high = value
     else:
-        raise TypeError(f"num_instances: expected an int or a pair (low, high), got {num_instances!r}")
-    if not 1 <= low <= high:
-        raise ValueError(f"num_instances: expected 1 <= low <= high, got {num_instances!r}")
+        raise TypeError(f"{name}: expected an int or a pair (low, high) of ints, got {value!r}")
+    if not minimum <= low <= high:
+        raise ValueError(f"{name}: expected {minimum} <= low <= high, got {value!r}")
+    return low, high
+
+
+def _draw_n(num_instances: int | tuple[int, int], g: torch.Generator) -> int:
+    low, high = _int_range("num_instances", num_instances, 1)
     return int(torch.randint(low, high + 1, (), generator=g))
 
 
@@ -116,8 +110,8 @@ def _background(g: torch.Generator, height: int, width: int) -> Tensor:
     return image.expand(3, height, width)
 
 
-def _colours(g: torch.Generator, count: int, background: Tensor) -> Tensor:
-    """``count`` RGB colours far from the mean background colour and from each other."""
+def _colours(g: torch.Generator, n: int, background: Tensor) -> Tensor:
+    """``n`` RGB colours far from the mean background colour and from each other."""
     mean_bg = background.mean(dim=(1, 2)).double()
     candidates = _uniform(g, 0.0, 1.0, (_COLOUR_CANDIDATES, 3))
     far_from_bg = ((candidates - mean_bg).norm(dim=1) > 0.45).tolist()
@@ -125,9 +119,9 @@ def _colours(g: torch.Generator, count: int, background: Tensor) -> Tensor:
     for i, ok in enumerate(far_from_bg):
         if ok and all(float((candidates[i] - candidates[j]).norm()) > 0.35 for j in chosen):
             chosen.append(i)
-            if len(chosen) == count:
+            if len(chosen) == n:
                 return candidates[chosen].float()  # (N, 3)
-    raise RuntimeError(f"could not draw {count} distinct colours; ask for fewer instances")
+    raise RuntimeError(f"could not draw {n} distinct colours; ask for fewer instances")
 
 
 def _visible(full: Tensor) -> Tensor:
@@ -171,10 +165,10 @@ def _scene_setup(
     low, high = _check_radius(radius)
     check_positive("min_visible", min_visible)
     check_non_negative("noise", noise)
-    g = _generator(seed)
-    count = _count(num_instances, g)
+    g = as_generator("seed", seed)
+    n = _draw_n(num_instances, g)
     background = _background(g, height, width)
-    return g, height, width, low, high, count, background, _colours(g, count, background)
+    return g, height, width, low, high, n, background, _colours(g, n, background)
 
 
 def make_instance_scene(
@@ -209,16 +203,16 @@ def make_instance_scene(
         >>> scene.image.shape, scene.masks.shape, scene.boxes.shape, scene.labels.shape
         (torch.Size([3, 48, 48]), torch.Size([3, 48, 48]), torch.Size([3, 4]), torch.Size([3]))
     """
-    g, height, width, low, high, count, background, colours = _scene_setup(
+    g, height, width, low, high, n, background, colours = _scene_setup(
         size, num_instances, radius, min_visible, noise, seed
     )
     side = min(height, width)
     for _ in range(_PLACEMENT_TRIES):
-        kinds = torch.randint(len(SHAPE_KINDS), (count,), generator=g)
-        radii = _uniform(g, low * side, high * side, (count,))
-        cx = _uniform(g, 0, 1, (count,)) * (width - 2 * radii) + radii
-        cy = _uniform(g, 0, 1, (count,)) * (height - 2 * radii) + radii
-        angles = _uniform(g, 0, 2 * math.pi, (count,))
+        kinds = torch.randint(len(SHAPE_KINDS), (n,), generator=g)
+        radii = _uniform(g, low * side, high * side, (n,))
+        cx = _uniform(g, 0, 1, (n,)) * (width - 2 * radii) + radii
+        cy = _uniform(g, 0, 1, (n,)) * (height - 2 * radii) + radii
+        angles = _uniform(g, 0, 2 * math.pi, (n,))
         full = torch.stack([
             shape_mask(SHAPE_KINDS[int(k)], (float(x), float(y)), float(r), (height, width), angle=float(a))
             for k, x, y, r, a in zip(kinds, cx, cy, radii, angles)
@@ -227,32 +221,32 @@ def make_instance_scene(
         if _visible_enough(full, visible, min_visible, 9):
             image = _paint(background, visible, colours, noise, g)
             return InstanceScene(image, visible, mask_to_box(visible), kinds.long())
-    raise RuntimeError(f"could not place {count} shapes with {min_visible:.0%} visible; ask for fewer or smaller")
+    raise RuntimeError(f"could not place {n} shapes with {min_visible:.0%} visible; ask for fewer or smaller")
 
 
 def make_instance_scenes(
-    count: int,
+    n: int,
     size: int | tuple[int, int] = 64,
     num_instances: int | tuple[int, int] = (2, 4),
     *,
-    seed: int = 0,
+    seed: int | torch.Generator = 0,
     **kwargs,
 ) -> list[InstanceScene]:
-    """``count`` scenes from one seeded generator (a training or held-out set).
+    """``n`` scenes from one seeded generator (a training or held-out set).
 
     Args:
-        count (int): number of scenes.
+        n (int): number of scenes, ``>= 0``.
         size, num_instances: as in :func:`make_instance_scene`.
-        seed (int): seed of the generator shared by all scenes. Default: ``0``.
+        seed (int | torch.Generator): an int seeds one generator that all scenes draw from in turn;
+            a generator is drawn from (it advances). Default: ``0``.
         **kwargs: ``radius``, ``min_visible``, ``noise`` of :func:`make_instance_scene`.
 
     Returns:
         list[InstanceScene]: stack the images with ``torch.stack([s.image for s in scenes])``.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"count: expected a non-negative int, got {count!r}")
-    g = _generator(seed)
-    return [make_instance_scene(size, num_instances, seed=g, **kwargs) for _ in range(count)]
+    n = check_int("n", n, minimum=0)
+    g = as_generator("seed", seed)
+    return [make_instance_scene(size, num_instances, seed=g, **kwargs) for _ in range(n)]
 
 
 def make_moving_clip(
@@ -287,24 +281,23 @@ def make_moving_clip(
     Returns:
         MovingClip: frames, masks, boxes, labels, centers and velocities.
     """
-    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
-        raise ValueError(f"num_frames: expected a positive int, got {num_frames!r}")
+    num_frames = check_int("num_frames", num_frames, minimum=1)
     check_positive("max_speed", max_speed)
-    g, height, width, low, high, count, background, colours = _scene_setup(
+    g, height, width, low, high, n, background, colours = _scene_setup(
         size, num_instances, radius, min_visible, noise, seed
     )
     side = min(height, width)
     steps = max(num_frames - 1, 1)
     for _ in range(_PLACEMENT_TRIES):
-        kinds = torch.randint(len(SHAPE_KINDS), (count,), generator=g)
-        radii = _uniform(g, low * side, high * side, (count,))
-        angles = _uniform(g, 0, 2 * math.pi, (count,))
+        kinds = torch.randint(len(SHAPE_KINDS), (n,), generator=g)
+        radii = _uniform(g, low * side, high * side, (n,))
+        angles = _uniform(g, 0, 2 * math.pi, (n,))
         span = torch.stack([width - 2 * radii, height - 2 * radii], dim=1)  # (N, 2) room for centres
-        start = _uniform(g, 0, 1, (count, 2)) * span + radii[:, None]  # (N, 2)
+        start = _uniform(g, 0, 1, (n, 2)) * span + radii[:, None]  # (N, 2)
         # speeds that keep the centre inside [r, size - r] until the last frame
         low_v = torch.clamp((radii[:, None] - start) / steps, min=-max_speed)
         high_v = torch.clamp((span + radii[:, None] - start) / steps, max=max_speed)
-        velocity = low_v + (high_v - low_v) * _uniform(g, 0, 1, (count, 2))  # (N, 2)
+        velocity = low_v + (high_v - low_v) * _uniform(g, 0, 1, (n, 2))  # (N, 2)
         t = torch.arange(num_frames, dtype=torch.float64)[:, None, None]
         centers = start[None] + t * velocity[None]  # (T, N, 2)
         full = _rasterize_tracks(kinds, centers, radii, angles, (height, width))  # (T, N, H, W)
@@ -337,7 +330,7 @@ def clip_flow(clip: MovingClip, frame: int, reference: int) -> Tensor:
     check_tensor("clip.masks", clip.masks)
     num_frames = clip.frames.shape[0]
     for name, value in (("frame", frame), ("reference", reference)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < num_frames:
+        if check_int(name, value) < 0 or value >= num_frames:
             raise ValueError(f"{name}: expected a frame index in [0, {num_frames}), got {value!r}")
     shift = (reference - frame) * clip.velocities  # (N, 2)
     masks = clip.masks[frame].float()  # (N, H, W), disjoint

@@ -71,13 +71,15 @@ def mask_to_box(mask: Tensor) -> Tensor:
     """The tight box ``(x1, y1, x2, y2)`` of each mask, in continuous pixel coordinates.
 
     Args:
-        mask (Tensor[N, H, W] or Tensor[H, W]): boolean masks.
+        mask (Tensor[N, H, W] or Tensor[H, W]): boolean masks (a real tensor is read as ``!= 0``).
 
     Returns:
         Tensor[N, 4] or Tensor[4] (float32): ``x1 = min col``, ``x2 = max col + 1`` (likewise y), so
         a one-pixel mask at (row 2, col 3) gives ``(3, 2, 4, 3)``; an empty mask gives zeros.
     """
     check_tensor("mask", mask)
+    if mask.is_complex():
+        raise TypeError(f"mask: expected a bool (or 0/1 real) mask, got dtype {mask.dtype}")
     check_ndim("mask", mask, (2, 3), "(N, H, W) or (H, W)")
     single = mask.ndim == 2
     m = mask.bool()[None] if single else mask.bool()  # (N, H, W)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from lessons.boxes import box_iou
-from lessons.exercises import Case, CheckReport, check_function
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 
-__all__ = ["box_iou_cases", "check_box_iou"]
+__all__ = ["box_iou_cases", "box_iou_mistakes", "check_box_iou"]
 
 
 def _t(rows) -> torch.Tensor:
@@ -18,6 +18,56 @@ def _random_boxes(n: int, generator: torch.Generator, dtype=torch.float32) -> to
     xy = torch.rand(n, 2, generator=generator) * 20
     wh = torch.rand(n, 2, generator=generator) * 10
     return torch.cat([xy, xy + wh], dim=1).to(dtype)  # (n, 4)
+
+
+def _iou_variant(b1: torch.Tensor, b2: torch.Tensor, *, plus: float = 0.0, plus_inter: float = 0.0,
+                 clamp: bool = True, subtract: bool = True, over: str = "union") -> torch.Tensor:
+    """:func:`box_iou` with one step changed (the wrong answers of exercise 0.1)."""
+    area1 = (b1[:, 2] - b1[:, 0] + plus) * (b1[:, 3] - b1[:, 1] + plus)  # (N,)
+    area2 = (b2[:, 2] - b2[:, 0] + plus) * (b2[:, 3] - b2[:, 1] + plus)  # (M,)
+    wh = torch.minimum(b1[:, None, 2:], b2[None, :, 2:]) - torch.maximum(b1[:, None, :2], b2[None, :, :2]) + plus_inter
+    wh = wh.clamp(min=0) if clamp else wh  # (N, M, 2)
+    inter = wh[..., 0] * wh[..., 1]  # (N, M)
+    if over == "min":
+        return inter / torch.minimum(area1[:, None], area2[None, :])
+    union = area1[:, None] + area2[None, :] - (inter if subtract else 0)
+    return inter / union
+
+
+def box_iou_mistakes() -> list[Mistake]:
+    """The classic wrong answers of exercise 0.1, each with the hint that names it."""
+    inclusive = Hint(
+        "You added 1 to the widths and heights: that is the old pixel-index convention, where a box "
+        "(x1, x2) covers the pixels x1 .. x2 inclusive. Here coordinates are continuous, and a box "
+        "from x1 to x2 is exactly x2 - x1 wide.",
+        "width = x2 - x1 and height = y2 - y1, for both areas and for the intersection; no + 1 anywhere.",
+    )
+    return [
+        Mistake("+1 in every width and height (inclusive pixel boxes)",
+                lambda a, b: _iou_variant(a, b, plus=1.0, plus_inter=1.0), inclusive),
+        Mistake("+1 in the areas (inclusive pixel boxes)", lambda a, b: _iou_variant(a, b, plus=1.0), inclusive),
+        Mistake("+1 in the intersection's width and height",
+                lambda a, b: _iou_variant(a, b, plus_inter=1.0), inclusive),
+        Mistake(
+            "the union counts the overlap twice",
+            lambda a, b: _iou_variant(a, b, subtract=False),
+            Hint("area1 + area2 counts the overlapping part twice; the union counts it once.",
+                 "union = area1[:, None] + area2[None, :] - inter."),
+        ),
+        Mistake(
+            "the intersection is not clamped at 0",
+            lambda a, b: _iou_variant(a, b, clamp=False),
+            Hint("Clamp the intersection's sides at 0: for boxes that do not overlap, min(x2) - max(x1) is "
+                 "negative, and two negative sides multiply to a positive 'area'.",
+                 "wh = (bottom_right - top_left).clamp(min=0) before multiplying the width by the height."),
+        ),
+        Mistake(
+            "intersection over the smaller box, not over the union",
+            lambda a, b: _iou_variant(a, b, over="min"),
+            Hint("The denominator is the union of the two boxes, not the smaller box's area.",
+                 "union = area1[:, None] + area2[None, :] - inter; iou = inter / union."),
+        ),
+    ]
 
 
 def box_iou_cases(seed: int = 0) -> list[Case]:
@@ -82,5 +132,13 @@ def check_box_iou(student) -> CheckReport:
         box_iou_cases(),
         exercise="0.1",
         name="box_iou",
-        hint="IoU = intersection / (area1 + area2 - intersection), for every pair (i, j).",
+        hint=Hint(
+            "IoU = intersection / (area1 + area2 - intersection), for every pair (i, j).",
+            "area1 = (x2 - x1) * (y2 - y1) of boxes1, shape (N,), likewise area2 (M,); "
+            "top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2]) and bottom_right = "
+            "torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:]), both (N, M, 2); wh = (bottom_right - "
+            "top_left).clamp(min=0); inter = wh[..., 0] * wh[..., 1]; return inter / (area1[:, None] + "
+            "area2[None, :] - inter).",
+        ),
+        mistakes=box_iou_mistakes(),
     )

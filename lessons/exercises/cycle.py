@@ -13,13 +13,69 @@ from collections.abc import Callable
 import torch
 
 from lessons.cycle import cycle_consistency_loss, image_pool_query
-from lessons.exercises import Case, CheckReport, check_function
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 
 __all__ = ["check_cycle_consistency_loss", "check_image_pool_query"]
 
 
 def _images(b: int, c: int, h: int, w: int, seed: int) -> torch.Tensor:
     return torch.rand(b, c, h, w, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().mean()
+
+
+CYCLE_MISTAKES = [
+    Mistake(
+        "one mean over both directions together",
+        lambda x, rx, y, ry, *, weight=10.0: weight
+        * torch.cat([(rx - x).abs().flatten(), (ry - y).abs().flatten()]).mean(),
+        Hint(
+            "You averaged the pixels of both directions together, so the direction with more pixels "
+            "counts more. The loss is a sum of two terms, one mean per direction (Eq. 2 has two "
+            "expectations, one over X and one over Y).",
+            "weight * ((reconstructed_x - real_x).abs().mean() + (reconstructed_y - real_y).abs().mean()).",
+        ),
+    ),
+    Mistake(
+        "the mean of the two directions' means",
+        lambda x, rx, y, ry, *, weight=10.0: weight * (_l1(rx, x) + _l1(ry, y)) / 2,
+        Hint("The two directions' losses add up (Eq. 2 is a sum); they are not averaged."),
+    ),
+    Mistake(
+        "a sum over the pixels instead of a mean",
+        lambda x, rx, y, ry, *, weight=10.0: weight * ((rx - x).abs().sum() + (ry - y).abs().sum()),
+        Hint("The paper writes ||.||_1, but the reference code (and λ = 10) uses nn.L1Loss: a mean over "
+             "batch, channels and pixels, not a sum."),
+    ),
+    Mistake(
+        "a squared error instead of an absolute one",
+        lambda x, rx, y, ry, *, weight=10.0: weight * (((rx - x) ** 2).mean() + ((ry - y) ** 2).mean()),
+        Hint("The cycle loss is an L1 loss: absolute differences, not squared ones (CycleGAN found L1 "
+             "gives sharper reconstructions)."),
+    ),
+    Mistake(
+        "no absolute value",
+        lambda x, rx, y, ry, *, weight=10.0: weight * ((rx - x).mean() + (ry - y).mean()),
+        Hint("Positive and negative errors cancel in a plain mean of differences; take the absolute value first."),
+    ),
+    Mistake(
+        "only the forward cycle x -> G -> F",
+        lambda x, rx, y, ry, *, weight=10.0: weight * _l1(rx, x),
+        Hint("Both cycles count: also y -> F -> G, compared with real_y."),
+    ),
+    Mistake(
+        "the weight on one direction only",
+        lambda x, rx, y, ry, *, weight=10.0: weight * _l1(rx, x) + _l1(ry, y),
+        Hint("λ multiplies the whole cycle loss, both directions."),
+    ),
+    Mistake(
+        "the weight left out",
+        lambda x, rx, y, ry, *, weight=10.0: _l1(rx, x) + _l1(ry, y),
+        Hint("Multiply by weight (λ, default 10.0)."),
+    ),
+]
 
 
 def check_cycle_consistency_loss(student: Callable) -> CheckReport:
@@ -40,8 +96,10 @@ def check_cycle_consistency_loss(student: Callable) -> CheckReport:
             "tiny hand-checkable case with weight=1: mean|rx - x| = 1, mean|ry - y| = 0.25",
             (x, rx, y, ry),
             {"weight": 1.0},
-            hint="Use the mean absolute error (like nn.L1Loss), not the sum, and not the square: "
-            "(|1| + |-1| + |0| + |2|) / 4 = 1 and (0.5 + 0) / 2 = 0.25, so the answer is 1.25.",
+            hint=Hint(
+                "Each direction is one mean absolute error (like nn.L1Loss), computed over its own tensor.",
+                "(|1| + |-1| + |0| + |2|) / 4 = 1 and (|0.5| + |0|) / 2 = 0.25, so with weight=1 the answer is 1.25.",
+            ),
         ),
         Case(
             "the same case with the default weight (10)",
@@ -67,8 +125,12 @@ def check_cycle_consistency_loss(student: Callable) -> CheckReport:
         cases,
         exercise="11.1",
         name="cycle_consistency_loss",
-        hint="Both directions count: the forward cycle x -> G -> F and the backward cycle "
-        "y -> F -> G. Return a 0-d tensor: weight * (forward mean + backward mean).",
+        hint=Hint(
+            "Both directions count: the forward cycle x -> G -> F and the backward cycle y -> F -> G, "
+            "each compared with the image it started from. Return a 0-d tensor.",
+            "weight * ((reconstructed_x - real_x).abs().mean() + (reconstructed_y - real_y).abs().mean()).",
+        ),
+        mistakes=CYCLE_MISTAKES,
     )
 
 
@@ -78,21 +140,103 @@ def _numbered(start: int, b: int) -> torch.Tensor:
 
 
 def _with_seed(function: Callable) -> Callable:
-    """Call ``function`` with a fresh generator seeded from the case, so no Generator object sits in
-    the case's inputs (a check compares its inputs before and after the call, and drawing from a
-    generator changes it)."""
+    """Call ``function`` with the case's int seed, so no Generator object sits in the case's inputs
+    (a check compares its inputs before and after the call, and drawing from a generator changes
+    it); the function turns the int into a fresh generator, as the library's does."""
 
     def call(images, pool, *, pool_size, seed):
-        return function(images, pool, pool_size=pool_size, generator=torch.Generator().manual_seed(seed))
+        return function(images, pool, pool_size=pool_size, seed=seed)
 
     return call
 
 
-def check_image_pool_query(student: Callable) -> CheckReport:
-    """Exercise 11.2: ``image_pool_query(images, pool, *, pool_size=50, generator=None) -> (returned, new_pool)``.
+def _pool_variant(images, pool, *, pool_size, seed, draw_while_filling=False, slot_always=False,
+                  keep_old=False, return_new=False, below_half=False, overfill=False, stale_pool=False):
+    """The pool's query with one step changed (the wrong answers of exercise 11.2), seeded like a case."""
+    generator = torch.Generator().manual_seed(seed)
+    if pool_size == 0:
+        return images, pool
+    stored, returned = list(pool.clone()), []
+    for image in images:  # (C, H, W), in batch order
+        u = torch.rand((), generator=generator).item() if draw_while_filling else None
+        if len(stored) < pool_size + (1 if overfill else 0):
+            stored.append(image.clone())
+            returned.append(image)
+            continue
+        u = torch.rand((), generator=generator).item() if u is None else u
+        slot = int(torch.randint(pool_size, (), generator=generator)) if slot_always else None
+        if (u < 0.5) if below_half else (u > 0.5):
+            slot = int(torch.randint(pool_size, (), generator=generator)) if slot is None else slot
+            returned.append(image if return_new else stored[slot])
+            if not keep_old:
+                stored[slot] = image.clone()
+        else:
+            returned.append(image)
+    new_pool = pool.clone() if stale_pool else (torch.stack(stored) if stored else pool.clone())
+    return torch.stack(returned), new_pool
 
-    Every case calls the function with ``generator=torch.Generator().manual_seed(seed)``, so the
-    student's draws and the reference's are the same numbers when made in the same order.
+
+def _pool_mistake(name: str, hint: Hint, **switch) -> Mistake:
+    return Mistake(name, lambda images, pool, *, pool_size, seed: _pool_variant(
+        images, pool, pool_size=pool_size, seed=seed, **switch), hint)
+
+
+POOL_MISTAKES = [
+    _pool_mistake(
+        "a random draw while the pool is still filling",
+        Hint("While the pool holds fewer than pool_size images there is no coin toss: the image is "
+             "stored and returned. Drawing anyway puts every later draw out of step.",
+             "Test len(stored) < pool_size first; draw u = torch.rand((), generator=generator) only in the "
+             "branch where the pool is full."),
+        draw_while_filling=True,
+    ),
+    _pool_mistake(
+        "the slot drawn for every image, also when u <= 0.5",
+        Hint("Draw the slot only when the coin says 'swap' (u > 0.5): an extra randint call shifts every "
+             "later draw, so your returned images differ from the reference's.",
+             "if u > 0.5: slot = torch.randint(pool_size, (), generator=generator) ... else: return the new image "
+             "(no second draw)."),
+        slot_always=True,
+    ),
+    _pool_mistake(
+        "a swap returns the stored image but keeps it in the pool",
+        Hint("A swap is two moves: the stored image goes out to the discriminator AND the new image takes its "
+             "slot in the pool.", "returned.append(stored[slot]); stored[slot] = image.clone()."),
+        keep_old=True,
+    ),
+    _pool_mistake(
+        "a swap stores the new image but returns it instead of the stored one",
+        Hint("When the coin says 'swap' the discriminator gets the OLD image from the pool (that is the "
+             "point of the history); the new image only goes into the pool.",
+             "old = stored[slot]; stored[slot] = image.clone(); returned.append(old)."),
+        return_new=True,
+    ),
+    _pool_mistake(
+        "the coin read the wrong way (u < 0.5)",
+        Hint("Swap when u > 0.5 (the reference's random.uniform(0, 1) > 0.5); with u < 0.5 the same "
+             "draws pick the other branch."),
+        below_half=True,
+    ),
+    _pool_mistake(
+        "the pool fills up to pool_size + 1",
+        Hint("The pool holds at most pool_size images: store while len(pool) < pool_size, strictly."),
+        overfill=True,
+    ),
+    _pool_mistake(
+        "the old pool returned unchanged",
+        Hint("Return the updated history as the second value: the stored images after this batch's "
+             "additions and swaps, stacked into a new tensor."),
+        stale_pool=True,
+    ),
+]
+
+
+def check_image_pool_query(student: Callable) -> CheckReport:
+    """Exercise 11.2: ``image_pool_query(images, pool, *, pool_size=50, seed=0) -> (returned, new_pool)``.
+
+    Every case calls the function with an int ``seed``, which it turns into
+    ``torch.Generator().manual_seed(seed)``, so the student's draws and the reference's are the
+    same numbers when made in the same order.
     """
     empty = torch.empty(0, 1, 2, 2)
     half = _numbered(100, 2)
@@ -122,10 +266,15 @@ def check_image_pool_query(student: Callable) -> CheckReport:
             "a full pool of 4, 6 new images, seeded draws",
             (_numbered(0, 6), full),
             {"pool_size": 4, "seed": 2},
-            hint="Once full, per image: u = torch.rand((), generator=generator); if u > 0.5, "
-            "slot = torch.randint(pool_size, (), generator=generator), return the stored image at "
-            "that slot and put the new image there; otherwise return the new image. Draw the slot "
-            "only when u > 0.5, so the draws stay in step with the reference.",
+            hint=Hint(
+                "Once the pool is full, each image tosses a coin: heads, the discriminator gets a random "
+                "old image and the new one takes its place; tails, it gets the new image. Make exactly "
+                "the reference's draws, in the same order.",
+                "Once full, per image: u = torch.rand((), generator=generator); if u > 0.5, "
+                "slot = torch.randint(pool_size, (), generator=generator), return the stored image at "
+                "that slot and put the new image there; otherwise return the new image. Draw the slot "
+                "only when u > 0.5, so the draws stay in step with the reference.",
+            ),
         ),
         Case(
             "a full pool of 1 and 8 new images (a slot can be replaced several times)",
@@ -146,6 +295,7 @@ def check_image_pool_query(student: Callable) -> CheckReport:
         rtol=0.0,
         hint="Return a pair: the images for the discriminator (as many as you got, stacked into one "
         "tensor) and the new pool (a new tensor; do not modify the pool you were given).",
+        mistakes=POOL_MISTAKES,
     )
     if not callable(student):  # let check_function explain the mistake
         return check_function(student, image_pool_query, cases, **settings)

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from lessons.densepose import DensePoseOutput, densepose_inference, uv_point_loss
-from lessons.exercises import Case, CheckReport, check_function
-from lessons.multitask import retinaface_loss
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
+from lessons.multitask import PORT_WEIGHTS, retinaface_loss
 
 __all__ = ["check_uv_point_loss", "check_iuv_from_head", "check_multitask_loss"]
 
@@ -47,6 +48,80 @@ def reference_multitask_loss(
 def reference_iuv_from_head(fine_segm: Tensor, u: Tensor, v: Tensor) -> Tensor:
     """``(I, U, V)`` of one RoI: ``(P+1, S, S)`` x 3 -> ``(3, S, S)``."""
     return densepose_inference(DensePoseOutput(fine_segm[None], u[None], v[None]))[0]
+
+
+# ----------------------------------------------------------------------------- mistakes
+
+
+def _uv_variant(u, v, gt_i, gt_u, gt_v, *, reduce="sum", weight=0.01, channels="gt", loss="smooth_l1", keep="body"):
+    """DensePose's U, V point loss with one step changed (the wrong answers of exercise 8.1)."""
+    fg = gt_i > 0 if keep == "body" else gt_i >= 0  # (M,)
+    idx = torch.arange(len(gt_i))[fg]
+    if channels == "gt":
+        pu, pv = u[idx, gt_i[fg]], v[idx, gt_i[fg]]  # (M_fg,)
+        tu, tv = gt_u[fg], gt_v[fg]
+    else:  # every channel against the target
+        pu, pv = u[fg], v[fg]  # (M_fg, P+1)
+        tu, tv = gt_u[fg, None].expand_as(pu), gt_v[fg, None].expand_as(pv)
+    if loss == "smooth_l1":
+        terms = (F.smooth_l1_loss(pu, tu, reduction="none", beta=1.0)
+                 + F.smooth_l1_loss(pv, tv, reduction="none", beta=1.0))
+    else:
+        terms = 0.5 * (pu - tu) ** 2 + 0.5 * (pv - tv) ** 2
+    return weight * (terms.sum() if reduce == "sum" else terms.mean())
+
+
+UV_MISTAKES = [
+    Mistake("every part's channel in the loss", lambda *a: _uv_variant(*a, channels="all"),
+            Hint("Only the channel of the ground-truth part counts: pick u_points[m, gt_i[m]], not every channel.")),
+    Mistake("a mean instead of a sum", lambda *a: _uv_variant(*a, reduce="mean"),
+            Hint("The reference uses reduction='sum': add the smooth-L1 of every foreground point, do not divide by "
+                 "the number of points.")),
+    Mistake("the weight 0.01 left out", lambda *a: _uv_variant(*a, weight=1.0),
+            Hint("Multiply the sum by the point-regression weight 0.01.")),
+    Mistake("a squared error instead of smooth-L1", lambda *a: _uv_variant(*a, loss="l2"),
+            Hint("smooth_l1(d) = 0.5 * d**2 only while |d| < 1; from |d| = 1 on it is |d| - 0.5 (linear), so a "
+                 "prediction far off costs |d| - 0.5, not d**2.")),
+    Mistake("background points counted", lambda *a: _uv_variant(*a, keep="annotated"),
+            Hint("U and V are only defined on the body: keep the points with gt_i > 0 (the background, I* = 0, "
+                 "has no U, V).")),
+]
+
+
+def _multitask_variant(cls, box, lm, labels, box_t, lm_t, *, weights=(0.25, 0.1), cls_loss="softmax",
+                       normalize="positives", ignore=True):
+    """RetinaFace's multi-task loss with one step changed (the wrong answers of exercise 8.3)."""
+    cls, box, lm = cls.reshape(-1, 2), box.reshape(-1, 4), lm.reshape(-1, 10)  # (A, .)
+    labels, box_t, lm_t = labels.reshape(-1), box_t.reshape(-1, 4), lm_t.reshape(-1, 10)
+    used = labels >= 0 if ignore else torch.ones_like(labels, dtype=torch.bool)
+    target = labels.clamp(min=0)[used]
+    if cls_loss == "softmax":
+        l_cls = F.cross_entropy(cls[used], target)
+    else:
+        l_cls = F.binary_cross_entropy_with_logits(cls[used, 1], target.to(cls.dtype))
+    pos = labels == 1
+    n = int(pos.sum()) if normalize == "positives" else len(labels)
+    if n == 0 or int(pos.sum()) == 0:
+        return l_cls
+    l_box = F.smooth_l1_loss(box[pos], box_t[pos], reduction="sum", beta=1.0) / n
+    l_lm = F.smooth_l1_loss(lm[pos], lm_t[pos], reduction="sum", beta=1.0) / n
+    return l_cls + weights[0] * l_box + weights[1] * l_lm
+
+
+MULTITASK_MISTAKES = [
+    Mistake("a sigmoid on the face logit instead of the softmax cross-entropy",
+            lambda *a: _multitask_variant(*a, cls_loss="sigmoid"),
+            Hint("L_cls is the softmax cross-entropy over the two logits (not-face, face) — F.cross_entropy, "
+                 "not a sigmoid on the face logit.")),
+    Mistake("the port's weights (2.0, 1.0)", lambda *a: _multitask_variant(*a, weights=PORT_WEIGHTS),
+            Hint("Use the paper's weights, lambda_1 = 0.25 for the boxes and lambda_2 = 0.1 for the landmarks, "
+                 "not the port's 2.0 and 1.0.")),
+    Mistake("the box and landmark sums divided by all anchors", lambda *a: _multitask_variant(*a, normalize="all"),
+            Hint("The box and landmark sums are divided by the number of positives (anchors with label 1), "
+                 "not by the number of all anchors.")),
+    Mistake("ignored anchors (label -1) in the cross-entropy", lambda *a: _multitask_variant(*a, ignore=False),
+            Hint("Label -1 means 'ignore': leave it out of the cross-entropy entirely (it is not a class).")),
+]
 
 
 # ----------------------------------------------------------------------------- 8.1
@@ -117,6 +192,7 @@ def check_uv_point_loss(student: Callable[..., Tensor]) -> CheckReport:
         name="uv_point_loss",
         atol=1e-6,
         rtol=1e-4,
+        mistakes=UV_MISTAKES,
         hint="Return a 0-d tensor: the weighted sum of the U and V terms.",
     )
 
@@ -211,6 +287,7 @@ def check_multitask_loss(student: Callable[..., Tensor]) -> CheckReport:
         name="multitask_loss",
         atol=1e-5,
         rtol=1e-4,
+        mistakes=MULTITASK_MISTAKES,
         hint="Return the total loss as a 0-d tensor.",
     )
 

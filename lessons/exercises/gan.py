@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from lessons.exercises import Case, CheckReport, check_function
+import torch.nn.functional as F
+
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.gan import discriminator_input, pix2pix_generator_loss, receptive_field
 
 __all__ = ["check_pix2pix_generator_loss", "check_conditional_input", "check_receptive_field_size"]
@@ -42,6 +44,30 @@ def reference_receptive_field_size(layers: Sequence[tuple[int, int]]) -> int:
 # ----------------------------------------------------------------------------- 10.2
 
 
+def _bce_real(pred_fake: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake))
+
+
+LOSS_MISTAKES = [
+    Mistake(
+        "the label 0 (fake) instead of 1",
+        lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.zeros_like(p)) + lam * (f - r).abs().mean(),
+        Hint("The label for the generator's loss is 1 (real), not 0: G is rewarded when D is fooled.")),
+    Mistake("a squared error instead of L1", lambda p, f, r, lam: _bce_real(p) + lam * ((f - r) ** 2).mean(),
+        Hint("pix2pix's reconstruction term is L1: absolute differences, not squared (L1 blurs less).")),
+    Mistake("λ on the adversarial term", lambda p, f, r, lam: lam * _bce_real(p) + (f - r).abs().mean(),
+        Hint("L_G = GAN + λ · L1: λ weighs the L1 term, not the adversarial one.")),
+    Mistake("λ on both terms", lambda p, f, r, lam: lam * (_bce_real(p) + (f - r).abs().mean()),
+        Hint("L_G = GAN + λ · L1: λ weighs the L1 term only, not both.")),
+    Mistake("an L1 sum instead of a mean", lambda p, f, r, lam: _bce_real(p) + lam * (f - r).abs().sum(),
+        Hint("Average over every element (a mean, like nn.L1Loss), not a sum.")),
+    Mistake("the critic's score -D instead of a cross-entropy",
+            lambda p, f, r, lam: -p.mean() + lam * (f - r).abs().mean(),
+        Hint("pix2pix's vanilla GAN loss is the binary cross-entropy on logits against the label 'real' "
+             "(F.binary_cross_entropy_with_logits); -mean(D) is the Wasserstein critic's loss.")),
+]
+
+
 def check_pix2pix_generator_loss(student: Callable[..., Tensor]) -> CheckReport:
     """Exercise 10.2: ``pix2pix_generator_loss(pred_fake, fake_b, real_b, lambda_l1) -> Tensor[]``."""
     g = torch.Generator().manual_seed(101)
@@ -63,8 +89,11 @@ def check_pix2pix_generator_loss(student: Callable[..., Tensor]) -> CheckReport:
         Case(
             "logits 0, G(A) - B = (0.5, -0.5, 0, 0), λ = 1: ln 2 + mean|G(A) - B| = ln 2 + 0.25",
             (zeros, off.clone(), b.clone(), 1.0),
-            hint="L1 is the mean of the absolute differences: (fake_b - real_b).abs().mean() — not squared, "
-            "not a sum, and not the difference's mean (which is 0 here).",
+            hint=Hint(
+                "L1 is the mean of the absolute differences — not squared, not a sum, and not the "
+                "difference's mean (which is 0 here).",
+                "(fake_b - real_b).abs().mean().",
+            ),
         ),
         Case(
             "logits 0, the same difference, λ = 100: λ multiplies the L1 term only",
@@ -90,7 +119,13 @@ def check_pix2pix_generator_loss(student: Callable[..., Tensor]) -> CheckReport:
         name="pix2pix_generator_loss",
         atol=1e-5,
         rtol=1e-5,
-        hint="Return a 0-d tensor: BCE-with-logits against ones + lambda_l1 * mean absolute error.",
+        hint=Hint(
+            "Return a 0-d tensor: the adversarial term (the generator wants D to say 'real') plus λ times the "
+            "L1 term.",
+            "F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake)) + lambda_l1 * "
+            "(fake_b - real_b).abs().mean().",
+        ),
+        mistakes=LOSS_MISTAKES,
     )
 
 
@@ -143,6 +178,35 @@ def _diagnose_conditional_input(student: Callable[..., Tensor]) -> str:
 # ----------------------------------------------------------------------------- 10.3
 
 
+def _field_variant(layers, *, order: str = "backward", start: int = 1, strides: bool = True, product: bool = False):
+    """The receptive field with one step changed (the wrong answers of exercise 10.3)."""
+    if product:
+        r = 1
+        for k, _ in layers:
+            r *= k
+        return r
+    r = start
+    for k, s in (reversed(layers) if order == "backward" else layers):
+        r = (r - 1) * (s if strides else 1) + k
+    return r
+
+
+FIELD_MISTAKES = [
+    Mistake("walked from the input to the output", lambda layers: _field_variant(layers, order="forward"),
+            Hint("You walked the layers from the input to the output. A stride multiplies the field of the "
+                 "layers *after* it, so start at the output pixel and walk back to the input.",
+                 "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.")),
+    Mistake("the strides left out", lambda layers: _field_variant(layers, strides=False),
+            Hint("Strides count: a stride multiplies the field of the layers after it (each of their steps "
+                 "covers s input pixels).", "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.")),
+    Mistake("the kernel sizes multiplied", lambda layers: _field_variant(layers, product=True),
+            Hint("Fields do not multiply: two 3x3 layers see 5x5, not 9x9; each layer widens the field by "
+                 "k - 1 steps of the layers' stride.")),
+    Mistake("started from a field of 0", lambda layers: _field_variant(layers, start=0),
+            Hint("Start from a field of 1 (one output pixel) before going through any layer.")),
+]
+
+
 def check_receptive_field_size(student: Callable[..., int]) -> CheckReport:
     """Exercise 10.3: ``receptive_field_size(layers) -> int`` for ``(kernel, stride)`` pairs."""
     patchgan = [(4, 2)] * 3 + [(4, 1)] * 2
@@ -154,9 +218,12 @@ def check_receptive_field_size(student: Callable[..., int]) -> CheckReport:
         Case("two 3x3 convolutions, stride 1: 5", ([(3, 1), (3, 1)],),
              hint="Fields do not multiply: two 3x3 layers see 5x5, not 9x9 ((r - 1) * s + k)."),
         Case("a stride-2 3x3 convolution, then a 3x3: 7", ([(3, 2), (3, 1)],),
-             hint="Strides count: after a stride-2 layer, each step of a later layer covers 2 input "
-             "pixels, (r - 1) * s + k. Walk from the output back to the input (last layer first): a stride "
-             "multiplies the field of the layers *after* it."),
+             hint=Hint(
+                 "Strides count: after a stride-2 layer, each step of a later layer covers 2 input pixels; a "
+                 "stride multiplies the field of the layers *after* it.",
+                 "Walk from the output back to the input (last layer first): r = 1; for k, s in "
+                 "reversed(layers): r = (r - 1) * s + k.",
+             )),
         Case("a 3x3, then a stride-2 3x3: 5 (the order matters)", ([(3, 1), (3, 2)],),
              hint="Walk the layers in reverse order (reversed(layers)); the first layer's stride does "
              "not enlarge the field of the layers before it."),
@@ -171,4 +238,5 @@ def check_receptive_field_size(student: Callable[..., int]) -> CheckReport:
         exercise="10.3",
         name="receptive_field_size",
         hint="Return a Python int.",
+        mistakes=FIELD_MISTAKES,
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from lessons.exercises import Case, CheckReport, check_function
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.heatmaps import decode_heatmaps, pck, render_heatmaps
 
 __all__ = ["check_gaussian_label_map", "check_argmax_decode", "check_pck_score"]
@@ -25,19 +25,97 @@ __all__ = ["check_gaussian_label_map", "check_argmax_decode", "check_pck_score"]
 # ----------------------------------------------------------------------------- references
 
 
-def reference_gaussian_label_map(point: Tensor, size: tuple[int, int], sigma: float) -> Tensor:
+def _reference_gaussian_label_map(point: Tensor, size: tuple[int, int], sigma: float) -> Tensor:
     """``exp(-((j - x)^2 + (i - y)^2) / (2 sigma^2))`` on an ``(H, W)`` grid: one sub-pixel label map."""
     return render_heatmaps(point[None], size, sigma, subpixel=True)[0]  # (H, W)
 
 
-def reference_argmax_decode(heatmaps: Tensor) -> Tensor:
+def _reference_argmax_decode(heatmaps: Tensor) -> Tensor:
     """``(x, y)`` of each map's first maximum, as floats: ``Tensor[K, H, W] -> Tensor[K, 2]``."""
     return decode_heatmaps(heatmaps, "argmax")[0]
 
 
-def reference_pck_score(pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: float) -> Tensor:
+def _reference_pck_score(pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: float) -> Tensor:
     """The fraction of visible keypoints with ``||pred - target|| / normalize <= threshold``."""
     return pck(pred, target, threshold=threshold, normalize=normalize, visible=visible)
+
+
+# ----------------------------------------------------------------------------- mistakes
+
+
+def _gaussian_variant(point: Tensor, size: tuple[int, int], sigma: float, *, swap: bool = False,
+                      denominator: str = "2s2", rounded: bool = False) -> Tensor:
+    x, y = (point[1], point[0]) if swap else (point[0], point[1])
+    if rounded:
+        x, y = x.round(), y.round()
+    ys = torch.arange(size[0], dtype=point.dtype)[:, None]  # (H, 1)
+    xs = torch.arange(size[1], dtype=point.dtype)[None, :]  # (1, W)
+    d2 = (xs - x) ** 2 + (ys - y) ** 2  # (H, W)
+    scale = {"2s2": 2 * sigma**2, "s2": sigma**2, "2s": 2 * sigma}[denominator]
+    return torch.exp(-d2 / scale)
+
+
+GAUSSIAN_MISTAKES = [
+    Mistake("x and y swapped", lambda p, s, sg: _gaussian_variant(p, s, sg, swap=True),
+            Hint("point is (x, y), and x goes with the columns (W), y with the rows (H): your bump sits at "
+                 "row x, column y.")),
+    Mistake("sigma not squared", lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="2s"),
+            Hint("The denominator is 2 * sigma**2: sigma is a length, the exponent compares squared lengths.")),
+    Mistake("no factor 2 in the denominator", lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="s2"),
+            Hint("The Gaussian's exponent is -d**2 / (2 * sigma**2): the 2 matters.")),
+    Mistake("the point rounded to a pixel", lambda p, s, sg: _gaussian_variant(p, s, sg, rounded=True),
+            Hint("Keep the sub-pixel point: the bump's centre is the exact (x, y), between pixels.")),
+]
+
+
+def _decode_variant(heatmaps: Tensor, *, swap: bool = False, by_height: bool = False, as_int: bool = False) -> Tensor:
+    k, h, w = heatmaps.shape
+    idx = heatmaps.reshape(k, -1).argmax(dim=1)  # (K,)
+    div = h if by_height else w
+    x, y = idx % div, idx // div
+    xy = torch.stack([y, x] if swap else [x, y], dim=1)  # (K, 2)
+    return xy if as_int else xy.to(heatmaps.dtype)
+
+
+DECODE_MISTAKES = [
+    Mistake("(y, x) instead of (x, y)", lambda m: _decode_variant(m, swap=True),
+            Hint("Return (x, y) per map: the column first, then the row.")),
+    Mistake("the flat index split by the height", lambda m: _decode_variant(m, by_height=True),
+            Hint("A row-major flat index counts W pixels per row, so the split of the flat index uses the "
+                 "width (the last dimension), not the height.",
+                 "idx = heatmaps.flatten(1).argmax(dim=1); x = idx % W; y = idx // W.")),
+    Mistake("integer coordinates", lambda m: _decode_variant(m, as_int=True),
+            Hint("Return floats in the heatmaps' dtype: .to(heatmaps.dtype).")),
+]
+
+
+def _pck_variant(pred, target, visible, threshold, normalize, *, strict=False, all_points=False,
+                 squared=False, l1=False, no_normalize=False):
+    diff = pred - target
+    err = diff.abs().sum(-1) if l1 else (diff**2).sum(-1) if squared else diff.norm(dim=-1)  # (N, K)
+    err = err if no_normalize else err / normalize
+    ok = err < threshold if strict else err <= threshold
+    if all_points:
+        return ok.to(pred.dtype).mean()
+    vis = visible.bool()
+    return (ok & vis).sum().to(pred.dtype) / vis.sum().clamp(min=1).to(pred.dtype)
+
+
+PCK_MISTAKES = [
+    Mistake("< instead of <= at the threshold", lambda *a: _pck_variant(*a, strict=True),
+            Hint("Use <= (HRNet's MPII evaluation), not <: a keypoint exactly on the threshold counts as correct.",
+                 "correct = (error / normalize) <= threshold.")),
+    Mistake("invisible keypoints counted", lambda *a: _pck_variant(*a, all_points=True),
+            Hint("Average only over the visible keypoints: one that is not visible has no ground truth, so "
+                 "it is left out of both the count of correct ones and the total.",
+                 "((error / normalize <= threshold) & visible).sum() / visible.sum(), as a float tensor.")),
+    Mistake("squared distance", lambda *a: _pck_variant(*a, squared=True),
+            Hint("The error is the Euclidean distance (its square root), not the squared distance.")),
+    Mistake("L1 distance", lambda *a: _pck_variant(*a, l1=True),
+            Hint("The error is the Euclidean distance ||pred - target||, not |dx| + |dy|.")),
+    Mistake("not normalized", lambda *a: _pck_variant(*a, no_normalize=True),
+            Hint("Divide the distance by normalize (the reference size) before comparing with the threshold.")),
+]
 
 
 # ----------------------------------------------------------------------------- 6.1
@@ -55,8 +133,11 @@ def check_gaussian_label_map(student: Callable[..., Tensor]) -> CheckReport:
         Case(
             "a non-square map (H=4, W=6) with the point at x=4, y=1",
             (torch.tensor([4.0, 1.0]), (4, 6), 1.0),
-            hint="x goes with the columns (W) and y with the rows (H); size is (H, W). "
-            "Build ys = torch.arange(H) as a column and xs = torch.arange(W) as a row and let them broadcast.",
+            hint=Hint(
+                "x goes with the columns (W) and y with the rows (H); size is (H, W).",
+                "Build ys = torch.arange(H)[:, None] (a column) and xs = torch.arange(W)[None, :] (a row) "
+                "and let them broadcast to (H, W).",
+            ),
         ),
         Case(
             "a sub-pixel point (2.3, 1.7) on a 6x7 map, sigma 1.5",
@@ -76,13 +157,18 @@ def check_gaussian_label_map(student: Callable[..., Tensor]) -> CheckReport:
         cases.append(Case(f"a random point on a {h}x{w} map, sigma {sigma:.2f}", (point, (h, w), sigma)))
     return check_function(
         student,
-        reference_gaussian_label_map,
+        _reference_gaussian_label_map,
         cases,
         exercise="6.1",
         name="gaussian_label_map",
         atol=1e-5,
         rtol=1e-4,
-        hint="Return a float tensor of shape (H, W) in the point's dtype.",
+        hint=Hint(
+            "Return a float tensor of shape (H, W) in the point's dtype.",
+            "ys = torch.arange(H, dtype=point.dtype)[:, None]; xs = torch.arange(W, dtype=point.dtype)[None, :]; "
+            "return torch.exp(-((xs - point[0]) ** 2 + (ys - point[1]) ** 2) / (2 * sigma**2)).",
+        ),
+        mistakes=GAUSSIAN_MISTAKES,
     )
 
 
@@ -102,12 +188,21 @@ def check_argmax_decode(student: Callable[..., Tensor]) -> CheckReport:
         Case(
             "one map 4x6 with its peak at row 1, column 4",
             (one,),
-            hint="Flatten each map, take argmax, then x = index % W (the column) and y = index // W (the row).",
+            hint=Hint(
+                "Find each map's maximum in its flattened (row-major) version, then turn that one flat "
+                "index back into a column and a row.",
+                "idx = heatmaps.flatten(1).argmax(dim=1); x = idx % W (the column) and y = idx // W (the row); "
+                "torch.stack([x, y], dim=1).to(heatmaps.dtype).",
+            ),
         ),
         Case(
             "a peak on the last pixel of a 3x5 map",
             (corner,),
-            hint="Divide the flat index by the width W (the last dimension), not by the height.",
+            hint=Hint(
+                "Which dimension does a row-major flat index count first: how many pixels per row?",
+                "Divide the flat index by the width W (the last dimension), not by the height: "
+                "x = idx % W, y = idx // W.",
+            ),
         ),
         Case(
             "two equal maxima: the first one in row-major order wins",
@@ -123,13 +218,17 @@ def check_argmax_decode(student: Callable[..., Tensor]) -> CheckReport:
     cases.append(Case("three Gaussian label maps 7x9", (render_heatmaps(peaks, (7, 9), 1.0, subpixel=True),)))
     return check_function(
         student,
-        reference_argmax_decode,
+        _reference_argmax_decode,
         cases,
         exercise="6.2",
         name="argmax_decode",
         atol=0.0,
         rtol=0.0,
-        hint="Return a float tensor of shape (K, 2) with (x, y) per map: .to(heatmaps.dtype).",
+        hint=Hint(
+            "Return a float tensor of shape (K, 2) with (x, y) per map: .to(heatmaps.dtype).",
+            "idx = heatmaps.flatten(1).argmax(dim=1); torch.stack([idx % W, idx // W], dim=1).to(heatmaps.dtype).",
+        ),
+        mistakes=DECODE_MISTAKES,
     )
 
 
@@ -156,7 +255,10 @@ def check_pck_score(student: Callable[..., Tensor]) -> CheckReport:
         Case(
             "invisible keypoints are left out of both the count and the total",
             (pred, target, torch.tensor([[True, False, True, False]]), 1.0, 10.0),
-            hint="Average only over the visible keypoints: correct & visible, summed, over visible.sum().",
+            hint=Hint(
+                "Average only over the visible keypoints: an invisible one is neither right nor wrong.",
+                "(correct & visible).sum() / visible.sum(), as a float tensor.",
+            ),
         ),
     ]
     for n, k, thr in ((3, 5, 0.1), (6, 4, 0.05)):
@@ -167,11 +269,16 @@ def check_pck_score(student: Callable[..., Tensor]) -> CheckReport:
         cases.append(Case(f"{n} images x {k} keypoints, PCK@{thr} of a 32 px image", (p, t, vis, thr, 32.0)))
     return check_function(
         student,
-        reference_pck_score,
+        _reference_pck_score,
         cases,
         exercise="6.3",
         name="pck_score",
         atol=1e-6,
         rtol=1e-5,
-        hint="Return a 0-d float tensor (the fraction in [0, 1]), not a Python float.",
+        hint=Hint(
+            "Return a 0-d float tensor (the fraction in [0, 1]), not a Python float.",
+            "error = (pred - target).norm(dim=-1) / normalize; correct = error <= threshold; "
+            "return (correct & visible).sum().to(pred.dtype) / visible.sum().",
+        ),
+        mistakes=PCK_MISTAKES,
     )

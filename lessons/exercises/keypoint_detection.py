@@ -13,49 +13,40 @@ of the division by the positives ...) and shows the hint of the one it matches.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from lessons.exercises import Case, CheckReport, ExerciseFailure, check_function, compare_outputs
+from lessons.exercises import Case, CheckReport, ExerciseFailure, Mistake, check_function
 from lessons.keypoint_detection import corner_pool, focal_loss, gaussian_radius
 
 __all__ = ["check_top_pool", "check_cornernet_radius", "check_cornernet_focal_loss"]
 
 
 def _check_with_diagnosis(
-    student: Callable, reference: Callable, cases: list[Case], variants: list[tuple[Callable, str]],
+    student: Callable, reference: Callable, cases: list[Case], variants: list[tuple[str, Callable, str]],
     *, kind_hints: tuple[tuple[Callable[[object], bool], str], ...] = (), **kwargs
 ) -> CheckReport:
-    """:func:`check_function`, and on a wrong output the hint of the known wrong variant it equals
-    (or of the first ``kind_hints`` predicate the output satisfies: a tuple where a tensor is due ...)."""
+    """:func:`check_function` with the known wrong ``variants`` (name, function, hint) as its mistakes,
+    and on a wrong output of the wrong kind the hint of the first ``kind_hints`` predicate it satisfies
+    (a tuple where a tensor is due ...)."""
     seen: dict = {}
 
     def spy(*args, **kw):
-        seen.clear()
-        seen["inputs"] = copy.deepcopy((args, kw))
         seen["output"] = student(*args, **kw)
         return seen["output"]
 
+    mistakes = [Mistake(name, wrong, hint) for name, wrong, hint in variants]
     try:
-        return check_function(spy, reference, cases, **kwargs)
+        return check_function(spy if callable(student) else student, reference, cases, mistakes=mistakes, **kwargs)
     except ExerciseFailure as failure:
         if "output" not in seen:
             raise
-        args, kw = seen["inputs"]
         for is_kind, hint in kind_hints:
             if is_kind(seen["output"]):
-                lines = [line for line in str(failure).split("\n") if not line.startswith("hint: ")]
-                raise ExerciseFailure("\n".join(lines + [f"hint: {hint}"])) from None
-        for wrong, hint in variants:
-            try:
-                match = compare_outputs(wrong(*copy.deepcopy(args), **copy.deepcopy(kw)), seen["output"]) is None
-            except Exception:  # a variant that cannot run on this case cannot be the one
-                match = False
-            if match:
-                lines = [line for line in str(failure).split("\n") if not line.startswith("hint: ")]
+                tiers = ("likely mistake: ", "hint: ", "more help: ", "recipe")
+                lines = [line for line in str(failure).split("\n") if not line.startswith(tiers)]
                 raise ExerciseFailure("\n".join(lines + [f"hint: {hint}"])) from None
         raise
 
@@ -86,14 +77,14 @@ def check_top_pool(student: Callable[[Tensor], Tensor]) -> CheckReport:
         Case("a non-square map (1, 7, 3)", (torch.randn(1, 7, 3, generator=g),)),
     ]
     variants = [
-        (lambda x: torch.cummax(x, dim=-2).values,
+        ("the scan runs downwards (BottomPool)", lambda x: torch.cummax(x, dim=-2).values,
          "Your scan runs downwards, so row i gets the max of the rows *above* it (that is BottomPool). "
          "TopPool needs the rows below: run the scan from the bottom up."),
-        (lambda x: torch.cummax(x.flip(-1), dim=-1).values.flip(-1),
+        ("the scan along the columns", lambda x: torch.cummax(x.flip(-1), dim=-1).values.flip(-1),
          "You scanned along the columns (the last dimension, W); TopPool runs along H (dim=-2)."),
-        (lambda x: torch.cummax(x.flip(-2), dim=-2).values,
+        ("the scanned map not flipped back", lambda x: torch.cummax(x.flip(-2), dim=-2).values,
          "The right values in the wrong rows: after scanning the flipped map, flip the result back."),
-        (lambda x: x.amax(dim=-2, keepdim=True).expand_as(x),
+        ("the whole column's max", lambda x: x.amax(dim=-2, keepdim=True).expand_as(x),
          "Every row got the max of the whole column; row i may only look at rows i and below."),
     ]
     return _check_with_diagnosis(
@@ -144,17 +135,17 @@ def check_cornernet_radius(student: Callable[..., Tensor]) -> CheckReport:
         return lambda h, w, o: torch.minimum(torch.minimum(*_roots(h, w, o, plus, halve)[:2]), _roots(h, w, o, plus, halve)[2])
 
     variants = [
-        (smallest((True, True, True), True),
+        ("CenterNet's copied radius", smallest((True, True, True), True),
          "This is the radius of the widely copied CenterNet code, several times too large. Check two things "
          "in each case: which of the two roots is the boundary, and what the quadratic formula divides by."),
-        (smallest((False, False, True), True),
+        ("the denominator 2 instead of 2a", smallest((False, False, True), True),
          "Right roots, wrong denominator: the quadratic formula divides by 2a, and a is 1, 4 and 4o."),
-        (smallest((True, True, True), False),
+        ("the larger root in cases 1 and 2", smallest((True, True, True), False),
          "Your radius only satisfies case 3 (it is the largest of the three radii): in cases 1 and 2 the "
          "boundary is the smaller root, and the answer is the smallest radius of the three."),
-        (lambda h, w, o: _roots(h, w, o, (False, False, True), False)[0],
+        ("case 1 only", lambda h, w, o: _roots(h, w, o, (False, False, True), False)[0],
          "You returned case 1 only; the radius must satisfy all three cases, so take the smallest."),
-        (lambda h, w, o: gaussian_radius(h, w, o).floor(),
+        ("a rounded radius", lambda h, w, o: gaussian_radius(h, w, o).floor(),
          "Return the real-valued radius: no int(), no rounding (whoever draws the bump truncates it later)."),
     ]
     return _check_with_diagnosis(
@@ -206,11 +197,17 @@ def check_cornernet_focal_loss(student: Callable[[Tensor, Tensor], Tensor]) -> C
         return loss
 
     variants = [
-        (variant(norm="mean"), "You divided by the number of pixels; CornerNet divides by the number of positives N."),
-        (variant(weight=False), "The negatives need the (1 - gt)^4 factor: pixels close to a corner are penalized less."),
-        (variant(positive="ge"), "Only gt == 1 is a positive; pixels on the bump's slope are negatives."),
-        (variant(prob="softmax"), "Each pixel is its own binary classifier: use a sigmoid, not a softmax over the map."),
-        (variant(clamp=False), "Clamp the probabilities to [1e-4, 1 - 1e-4] first, as CornerNet does."),
+        ("divided by the number of pixels",
+         variant(norm="mean"), "You divided by the number of pixels; CornerNet divides by the number of positives N."),
+        ("no (1 - gt)^4 weight",
+         variant(weight=False),
+         "The negatives need the (1 - gt)^4 factor: pixels close to a corner are penalized less."),
+        ("gt >= 0.5 counted as positive",
+         variant(positive="ge"), "Only gt == 1 is a positive; pixels on the bump's slope are negatives."),
+        ("softmax instead of sigmoid",
+         variant(prob="softmax"),
+         "Each pixel is its own binary classifier: use a sigmoid, not a softmax over the map."),
+        ("no clamp", variant(clamp=False), "Clamp the probabilities to [1e-4, 1 - 1e-4] first, as CornerNet does."),
     ]
     return _check_with_diagnosis(
         student, reference_cornernet_focal_loss, cases, variants, exercise="9.3", name="cornernet_focal_loss",

@@ -15,51 +15,16 @@ the hint names that mistake.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons.exercises import Case, CheckReport, check_function, compare_outputs
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.mask_head import mask_loss, paste_mask_in_image, select_class_masks
 
 __all__ = ["check_gt_class_mask_loss", "check_select_mask", "check_paste_mask"]
-
-Variant = tuple[Callable[..., Any], str]  # a classic wrong answer and the hint that names it
-
-
-def _diagnosed(
-    student: Callable[..., Any], reference: Callable[..., Any], cases: Sequence[Case],
-    variants: Sequence[Variant], atol: float, rtol: float,
-) -> list[Case]:
-    """The cases, with the first failing one's hint replaced by the hint of the wrong answer it equals."""
-    cases = list(cases)
-    if not callable(student):
-        return cases
-    for index, case in enumerate(cases):
-        try:
-            got = student(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
-        except Exception:  # not attempted, or a crash: check_function reports it with the case's hint
-            return cases
-        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
-        if compare_outputs(expected, got, atol=atol, rtol=rtol) is None:
-            continue
-        if isinstance(got, Tensor) and got.is_floating_point() and bool(got.isnan().any()):
-            return cases  # NaN is its own mistake (an empty mean ...): the case's hint says which
-        for wrong, hint in variants:
-            try:
-                mistake = wrong(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
-            except Exception:
-                continue
-            if compare_outputs(mistake, got, atol=atol, rtol=rtol) is None:
-                cases[index] = Case(case.description, case.args, case.kwargs, hint)
-                break
-        return cases
-    return cases
-
 
 # ----------------------------------------------------------------------------- 2.1 the loss
 
@@ -73,20 +38,26 @@ def _gt_channel(logits: Tensor, labels: Tensor) -> Tensor:
     return logits[torch.arange(len(labels)), labels]  # (R, M, M)
 
 
-LOSS_MISTAKES: list[Variant] = [
-    (lambda z, c, t: F.binary_cross_entropy_with_logits(z, t[:, None].expand_as(z)),
+LOSS_MISTAKES: list[Mistake] = [
+    Mistake("every channel in the loss",
+     lambda z, c, t: F.binary_cross_entropy_with_logits(z, t[:, None].expand_as(z)),
      "Only the ground-truth class's channel enters the loss: take mask_logits[r, labels[r]] for each RoI; "
      "the other K - 1 channels get no gradient from this RoI."),
-    (lambda z, c, t: F.binary_cross_entropy(_gt_channel(z.softmax(dim=1), c), t),
+    Mistake("softmax over the classes instead of a sigmoid",
+     lambda z, c, t: F.binary_cross_entropy(_gt_channel(z.softmax(dim=1), c), t),
      "That is a softmax over the class channels: it makes the classes compete. Mask R-CNN uses an "
      "independent sigmoid per pixel on one channel (binary_cross_entropy_with_logits)."),
-    (lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c), t, reduction="sum"),
+    Mistake("a sum instead of a mean",
+     lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c), t, reduction="sum"),
      "Average over all pixels of all RoIs (reduction='mean'), not a sum."),
-    (lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c), (t >= 0.5).to(t.dtype)),
+    Mistake("thresholded targets",
+     lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c), (t >= 0.5).to(t.dtype)),
      "Use the soft targets as they are (fractions at the border); do not threshold them."),
-    (lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c - 1), t),
+    Mistake("channel labels - 1",
+     lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z, c - 1), t),
      "Channel 0 is the background: class c uses channel c, no -1."),
-    (lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z.sigmoid(), c), t),
+    Mistake("sigmoid applied before BCE with logits",
+     lambda z, c, t: F.binary_cross_entropy_with_logits(_gt_channel(z.sigmoid(), c), t),
      "binary_cross_entropy_with_logits applies the sigmoid itself: pass the logits, not sigmoid(logits)."),
 ]
 
@@ -99,7 +70,9 @@ def check_gt_class_mask_loss(student: Callable[..., Tensor]) -> CheckReport:
     one[0, 0] = 5.0  # a confident background channel that must be ignored
     cases = [
         Case("one RoI, class 2 of K = 3; only channel 2 counts", (one, torch.tensor([2]), torch.tensor([[[1.0, 0.0], [1.0, 1.0]]])),
-             hint="Pick mask_logits[r, labels[r]] and compare it with the target by BCE with logits."),
+             hint=Hint("Each RoI's loss uses one channel only, its ground-truth class's, compared with the target "
+                       "pixel by pixel through a sigmoid (a binary cross-entropy).",
+                       "F.binary_cross_entropy_with_logits(mask_logits[torch.arange(R), labels], mask_targets).")),
         Case("two RoIs of different classes, K = 4", (torch.randn(2, 4, 3, 3, generator=g), torch.tensor([1, 3]),
                                                      (torch.rand(2, 3, 3, generator=g) > 0.5).float()),
              hint="Each RoI uses its own class's channel: index with torch.arange(R) and labels together."),
@@ -115,8 +88,7 @@ def check_gt_class_mask_loss(student: Callable[..., Tensor]) -> CheckReport:
         cases.append(Case(f"{r} random RoIs, K = {k}, {m} x {m} masks", (logits, labels, targets)))
     atol, rtol = 1e-5, 1e-4
     return check_function(
-        student, reference_gt_class_mask_loss,
-        _diagnosed(student, reference_gt_class_mask_loss, cases, LOSS_MISTAKES, atol, rtol),
+        student, reference_gt_class_mask_loss, cases, mistakes=LOSS_MISTAKES,
         exercise="2.1", name="gt_class_mask_loss", atol=atol, rtol=rtol,
         hint="Return a 0-d tensor: F.binary_cross_entropy_with_logits on the GT-class channels.",
     )
@@ -130,20 +102,26 @@ def reference_select_mask(mask_logits: Tensor, class_logits: Tensor) -> Tensor:
     return select_class_masks(mask_logits, class_logits.argmax(dim=1))
 
 
-SELECT_MISTAKES: list[Variant] = [
-    (lambda z, s: _gt_channel(z.softmax(dim=1), s.argmax(dim=1)),
+SELECT_MISTAKES: list[Mistake] = [
+    Mistake("softmax over the channels instead of a sigmoid",
+     lambda z, s: _gt_channel(z.softmax(dim=1), s.argmax(dim=1)),
      "Mask R-CNN's masks are independent sigmoids, one per class: use torch.sigmoid, not a softmax over channels."),
-    (lambda z, s: _gt_channel(z, s.argmax(dim=1)),
+    Mistake("logits returned (no sigmoid)",
+     lambda z, s: _gt_channel(z, s.argmax(dim=1)),
      "Return probabilities in [0, 1]: apply the sigmoid to the chosen channel."),
-    (lambda z, s: (_gt_channel(z.sigmoid(), s.argmax(dim=1)) >= 0.5).to(z.dtype),
+    Mistake("thresholded mask",
+     lambda z, s: (_gt_channel(z.sigmoid(), s.argmax(dim=1)) >= 0.5).to(z.dtype),
      "Keep the soft probabilities; threshold only after pasting into the image (thresholding before "
      "resizing gives blocky, shifted borders)."),
-    (lambda z, s: _gt_channel(z.sigmoid(), z.sigmoid().mean(dim=(2, 3)).argmax(dim=1)),
+    Mistake("the most confident channel instead of the predicted class",
+     lambda z, s: _gt_channel(z.sigmoid(), z.sigmoid().mean(dim=(2, 3)).argmax(dim=1)),
      "The box branch decides the class: use the argmax of class_logits (the predicted class), not the "
      "mask channel that looks most confident."),
-    (lambda z, s: _gt_channel(z.sigmoid(), s.argmin(dim=1)),
+    Mistake("argmin instead of argmax",
+     lambda z, s: _gt_channel(z.sigmoid(), s.argmin(dim=1)),
      "The predicted class is the one with the largest class logit: argmax, not argmin."),
-    (lambda z, s: z.sigmoid()[torch.arange(len(s)), s.argmax(dim=1)][:, None],
+    Mistake("an extra channel dimension",
+     lambda z, s: z.sigmoid()[torch.arange(len(s)), s.argmax(dim=1)][:, None],
      "Return (N, M, M): one mask per detection, without a channel dimension."),
 ]
 
@@ -158,7 +136,9 @@ def check_select_mask(student: Callable[..., Tensor]) -> CheckReport:
     cases = [
         Case("one detection predicted as class 2; its channel is not the most confident one",
              (trap, torch.tensor([[0.1, 0.3, 2.0]])),
-             hint="Predicted class = class_logits.argmax(dim=1); then take sigmoid(mask_logits[n, class])."),
+             hint=Hint("The box branch decides the class; the mask branch only supplies that class's mask, as a "
+                       "probability.",
+                       "classes = class_logits.argmax(dim=1); torch.sigmoid(mask_logits[torch.arange(N), classes]).")),
         Case("values near 0.5 (logits near 0): keep them soft",
              (torch.tensor([[[[0.1, -0.1], [0.0, 0.3]], [[0.0, 0.0], [0.0, 0.0]]]]), torch.tensor([[2.0, -1.0]])),
              hint="Return sigmoid probabilities, not a thresholded mask."),
@@ -173,7 +153,7 @@ def check_select_mask(student: Callable[..., Tensor]) -> CheckReport:
                           (2 * torch.randn(n, k, m, m, generator=g), torch.randn(n, k, generator=g))))
     atol, rtol = 1e-6, 1e-5
     return check_function(
-        student, reference_select_mask, _diagnosed(student, reference_select_mask, cases, SELECT_MISTAKES, atol, rtol),
+        student, reference_select_mask, cases, mistakes=SELECT_MISTAKES,
         exercise="2.2", name="select_mask", atol=atol, rtol=rtol,
         hint="Return a float tensor (N, M, M) of probabilities.",
     )
@@ -210,20 +190,26 @@ def _paste_variant(mask: Tensor, box: Tensor, image_shape: tuple[int, int], *, p
     return out
 
 
-PASTE_MISTAKES: list[Variant] = [
-    (lambda m, b, s: _paste_variant(m, b, s, plus_one=0),
+PASTE_MISTAKES: list[Mistake] = [
+    Mistake("the integer box taken as exclusive (no + 1)",
+     lambda m, b, s: _paste_variant(m, b, s, plus_one=0),
      "The integer box is inclusive: it covers x2 - x1 + 1 columns and y2 - y1 + 1 rows."),
-    (lambda m, b, s: _paste_variant(m, b, s, threshold_first=True),
+    Mistake("thresholded before resizing",
+     lambda m, b, s: _paste_variant(m, b, s, threshold_first=True),
      "Resize the soft mask first; threshold (if at all) only after pasting. Thresholding before "
      "resizing turns the interpolation into blocks."),
-    (lambda m, b, s: _paste_variant(m, b, s, pad=False),
+    Mistake("no padding",
+     lambda m, b, s: _paste_variant(m, b, s, pad=False),
      "Pad the mask with one cell of zeros on every side and grow the box by (M + 2) / M about its "
      "centre before resizing, so the padding lands just outside the box."),
-    (lambda m, b, s: _paste_variant(m, b, s, to_int=lambda v: v.floor().to(torch.int64)),
+    Mistake("floor instead of truncation",
+     lambda m, b, s: _paste_variant(m, b, s, to_int=lambda v: v.floor().to(torch.int64)),
      "Truncate the grown box toward zero (.to(torch.int64) or int()); floor differs for negative coordinates."),
-    (lambda m, b, s: _paste_variant(m, b, s, to_int=lambda v: v.round().to(torch.int64)),
+    Mistake("rounding instead of truncation",
+     lambda m, b, s: _paste_variant(m, b, s, to_int=lambda v: v.round().to(torch.int64)),
      "Truncate the grown box (.to(torch.int64)), do not round it."),
-    (lambda m, b, s: _paste_variant(m, b, s, align_corners=True),
+    Mistake("align_corners=True",
+     lambda m, b, s: _paste_variant(m, b, s, align_corners=True),
      "Resize with F.interpolate(..., mode='bilinear', align_corners=False)."),
 ]
 
@@ -256,7 +242,7 @@ def check_paste_mask(student: Callable[..., Tensor]) -> CheckReport:
                           (torch.rand(m, m, generator=g), box, (h, w))))
     atol, rtol = 1e-5, 1e-4
     return check_function(
-        student, reference_paste_mask, _diagnosed(student, reference_paste_mask, cases, PASTE_MISTAKES, atol, rtol),
+        student, reference_paste_mask, cases, mistakes=PASTE_MISTAKES,
         exercise="2.3", name="paste_mask", atol=atol, rtol=rtol,
         hint="Return a float tensor (H, W), zero outside the pasted box.",
     )

@@ -16,7 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lessons.exercises import Case, CheckReport, check_function
+import torch.nn.functional as F
+
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.panoptic import panoptic_quality, paste_mask_logits, unknown_logits
 
 __all__ = ["check_paste_instance_logits", "check_unknown_channel", "check_category_pq"]
@@ -29,6 +31,45 @@ __all__ = ["check_paste_instance_logits", "check_unknown_channel", "check_catego
 
 def _paste_reference(mask_logits: Tensor, box: Tensor, size: tuple[int, int]) -> Tensor:
     return paste_mask_logits(mask_logits[None], box[None], size)[0]
+
+
+def _paste_variant(mask_logits: Tensor, box: Tensor, size: tuple[int, int], *, to_int=int, last: float = 1.0,
+                   align_corners: bool = False) -> Tensor:
+    """UPSNet's paste with one step changed (the wrong answers of exercise 4.1)."""
+    height, width = size
+    x1, y1 = to_int(float(box[0])), to_int(float(box[1]))
+    x2, y2 = to_int(float(box[2]) - last), to_int(float(box[3]) - last)
+    h, w = max(y2 - y1 + 1, 1), max(x2 - x1 + 1, 1)
+    resized = F.interpolate(mask_logits[None, None], size=(h, w), mode="bilinear", align_corners=align_corners)[0, 0]
+    out = mask_logits.new_zeros(height, width)
+    ys, xs = slice(max(y1, 0), min(y1 + h, height)), slice(max(x1, 0), min(x1 + w, width))
+    if ys.stop > ys.start and xs.stop > xs.start:
+        out[ys, xs] = resized[ys.start - y1 : ys.stop - y1, xs.start - x1 : xs.stop - x1]
+    return out
+
+
+PASTE_MISTAKES = [
+    Mistake(
+        "x2, y2 taken as the last pixel (one row and column too many)",
+        lambda m, b, s: _paste_variant(m, b, s, last=0.0),
+        Hint("The box's x2 and y2 are one past its last pixel (continuous coordinates); UPSNet's inclusive "
+             "box ends at x2 - 1, y2 - 1.",
+             "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1); resize to (y2 - y1 + 1, x2 - x1 + 1)."),
+    ),
+    Mistake(
+        "the box rounded instead of truncated",
+        lambda m, b, s: _paste_variant(m, b, s, to_int=round),
+        Hint("UPSNet truncates the box's coordinates with int(); rounding moves fractional boxes by a pixel.",
+             "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1)."),
+    ),
+    Mistake(
+        "align_corners=True",
+        lambda m, b, s: _paste_variant(m, b, s, align_corners=True),
+        Hint("Resize with align_corners=False: with True the mask's corner values are pinned to the box's "
+             "corner pixels, which stretches the mask differently.",
+             "F.interpolate(m[None, None], size=(h, w), mode='bilinear', align_corners=False)[0, 0]."),
+    ),
+]
 
 
 def check_paste_instance_logits(student: Callable[..., Any]) -> CheckReport:
@@ -45,14 +86,22 @@ def check_paste_instance_logits(student: Callable[..., Any]) -> CheckReport:
         Case(
             "a 2x2 mask stretched over a 4x4 box (bilinear, align_corners=False)",
             (ramp, torch.tensor([0.0, 0.0, 4.0, 4.0]), (5, 6)),
-            hint="Resize with F.interpolate(m[None, None], size=(h, w), mode='bilinear', "
-            "align_corners=False); align_corners=True stretches the corners differently.",
+            hint=Hint(
+                "Resize bilinearly so that the mask's pixels are stretched over the box's pixels, centre to "
+                "centre (not corner to corner).",
+                "F.interpolate(m[None, None], size=(h, w), mode='bilinear', align_corners=False)[0, 0]; "
+                "align_corners=True stretches the corners differently.",
+            ),
         ),
         Case(
             "a fractional box (2.3, 1.7, 6.6, 5.5): UPSNet truncates the inclusive box with int()",
             (torch.randn(6, 6, generator=g), torch.tensor([2.3, 1.7, 6.6, 5.5]), (8, 8)),
-            hint="x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1); the resized size is "
-            "(y2 - y1 + 1, x2 - x1 + 1). Truncate, do not round.",
+            hint=Hint(
+                "UPSNet turns the box into whole pixels by truncating (int()), not by rounding, after moving "
+                "x2, y2 to the last pixel.",
+                "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1); the resized size is "
+                "(y2 - y1 + 1, x2 - x1 + 1). Truncate, do not round.",
+            ),
         ),
         Case(
             "a box that sticks out of the image at the top left: crop what falls outside",
@@ -86,6 +135,7 @@ def check_paste_instance_logits(student: Callable[..., Any]) -> CheckReport:
         name="paste_instance_logits",
         hint="Start from torch.zeros(size); resize the logits to the integer box size, paste them "
         "into the box, 0 elsewhere.",
+        mistakes=PASTE_MISTAKES,
     )
 
 
@@ -96,6 +146,30 @@ def check_paste_instance_logits(student: Callable[..., Any]) -> CheckReport:
 
 def _unknown_reference(semantic_logits: Tensor, cropped_thing_logits: Tensor, num_stuff: int) -> Tensor:
     return unknown_logits(semantic_logits, cropped_thing_logits, num_stuff=num_stuff)
+
+
+UNKNOWN_MISTAKES = [
+    Mistake(
+        "the stuff channels in the first max",
+        lambda sem, cropped, n: sem.max(dim=0).values - (cropped.max(dim=0).values if len(cropped) else 0),
+        Hint("The unknown channel compares things with things: the first max runs over the thing channels "
+             "only, after the num_stuff stuff channels.",
+             "semantic_logits[num_stuff:].max(dim=0).values."),
+    ),
+    Mistake(
+        "the instance term clamped at 0",
+        lambda sem, cropped, n: sem[n:].max(dim=0).values
+        - (cropped.max(dim=0).values.clamp(min=0) if len(cropped) else 0),
+        Hint("Inside every box the instance term is the cropped logit itself, even when it is negative; only "
+             "outside a box does that instance contribute its 0."),
+    ),
+    Mistake(
+        "plus instead of minus",
+        lambda sem, cropped, n: sem[n:].max(dim=0).values + (cropped.max(dim=0).values if len(cropped) else 0),
+        Hint("The unknown logit is high where the semantic head sees a thing that no instance explains: "
+             "subtract the instances' term."),
+    ),
+]
 
 
 def check_unknown_channel(student: Callable[..., Any]) -> CheckReport:
@@ -131,12 +205,19 @@ def check_unknown_channel(student: Callable[..., Any]) -> CheckReport:
         Case(
             "large stuff logits: only the thing channels enter the first max",
             (sem3, crop(sem3, [(0, 0, 3, 3), (2, 1, 5, 4)], [2, 4]), 2),
-            hint="The first term is semantic_logits[num_stuff:].max(dim=0).values.",
+            hint=Hint(
+                "The first term looks at the thing channels only, the ones after the num_stuff stuff channels.",
+                "The first term is semantic_logits[num_stuff:].max(dim=0).values.",
+            ),
         ),
         Case(
             "three overlapping instances",
             (sem4, crop(sem4, [(0, 0, 4, 4), (2, 2, 7, 6), (1, 3, 3, 6)], [2, 3, 3]), 2),
-            hint="The second term is cropped_thing_logits.max(dim=0).values (zeros outside boxes included).",
+            hint=Hint(
+                "The second term is, per pixel, the largest cropped logit over the instances, the zeros outside "
+                "their boxes included.",
+                "The second term is cropped_thing_logits.max(dim=0).values (zeros outside boxes included).",
+            ),
         ),
         Case(
             "no detections at all (N = 0)",
@@ -159,6 +240,7 @@ def check_unknown_channel(student: Callable[..., Any]) -> CheckReport:
         cases,
         exercise="4.2",
         name="unknown_channel",
+        mistakes=UNKNOWN_MISTAKES,
         hint="unknown = max over thing channels of the semantic logits - max over instances of the "
         "box-cropped thing logits.",
     )
@@ -181,6 +263,67 @@ def _category_pq_reference(
         pred_panoptic, pred_segments, gt_panoptic, gt_segments, [{"id": c, "isthing": 1} for c in sorted(cats)]
     )["per_class"][int(category_id)]
     return (float(result["pq"]), float(result["sq"]), float(result["rq"]))
+
+
+def _pq_variant(pred, pred_segments, gt, gt_segments, category_id, *, match_at_half=False, void_in_union=False,
+                void_skip="more_than_half"):
+    """PQ, SQ, RQ of one category with one rule changed (the wrong answers of exercise 4.3)."""
+    pcat = {int(s["id"]): int(s["category_id"]) for s in pred_segments}
+    gcat = {int(s["id"]): int(s["category_id"]) for s in gt_segments}
+    tp, iou_sum, pred_matched, gt_matched = 0, 0.0, set(), set()
+    for g_id, g_c in gcat.items():
+        for p_id, p_c in pcat.items():
+            if g_c != category_id or p_c != category_id:
+                continue
+            p, g = pred == p_id, gt == g_id
+            inter = int((p & g).sum())
+            union = int((p | g).sum()) - (0 if void_in_union else int((p & (gt == 0)).sum()))
+            iou = inter / union if union else 0.0
+            if iou > 0.5 or (match_at_half and iou >= 0.5):
+                tp, iou_sum = tp + 1, iou_sum + iou
+                pred_matched.add(p_id)
+                gt_matched.add(g_id)
+    fn = sum(1 for g_id, g_c in gcat.items() if g_c == category_id and g_id not in gt_matched)
+    fp = 0
+    for p_id, p_c in pcat.items():
+        if p_c != category_id or p_id in pred_matched:
+            continue
+        p = pred == p_id
+        share = int((p & (gt == 0)).sum()) / max(int(p.sum()), 1)
+        skip = {"more_than_half": share > 0.5, "half_or_more": share >= 0.5, "never": False}[void_skip]
+        fp += 0 if skip else 1
+    den = tp + fp / 2 + fn / 2
+    sq = iou_sum / tp if tp else 0.0
+    rq = tp / den if den else 0.0
+    return (sq * rq, sq, rq)
+
+
+PQ_MISTAKES = [
+    Mistake(
+        "a match at IoU >= 0.5",
+        lambda *a: _pq_variant(*a, match_at_half=True),
+        Hint("A match needs IoU > 0.5, strictly: at exactly 0.5 two predictions could match the same segment, "
+             "which the strict threshold rules out (Kirillov et al. prove the matching unique)."),
+    ),
+    Mistake(
+        "the prediction's pixels on void kept in the union",
+        lambda *a: _pq_variant(*a, void_in_union=True),
+        Hint("Pixels of the prediction that fall on ground-truth void (id 0) are left out of the union.",
+             "IoU = inter / (|pred| + |gt| - inter - |pred on gt void|)."),
+    ),
+    Mistake(
+        "every unmatched prediction counted as a false positive",
+        lambda *a: _pq_variant(*a, void_skip="never"),
+        Hint("An unmatched prediction that lies mostly on void (more than half of its pixels) is not a false "
+             "positive: void is unlabelled, so nobody can say the prediction is wrong."),
+    ),
+    Mistake(
+        "a prediction exactly half on void skipped",
+        lambda *a: _pq_variant(*a, void_skip="half_or_more"),
+        Hint("Skip an unmatched prediction only when MORE than half of its pixels lie on void "
+             "(void / area > 0.5, strictly): at exactly one half it still counts as a false positive."),
+    ),
+]
 
 
 def _segments(panoptic: Tensor, categories: dict[int, int]) -> list[dict[str, int]]:
@@ -226,6 +369,13 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
             hint="Skip an unmatched prediction when more than half of its pixels lie on ground-truth void (id 0).",
         ),
         Case(
+            "an unmatched prediction with exactly half of its 4 pixels on void IS a false positive",
+            (torch.tensor([[3, 3, 3, 3, 4, 4, 4, 4]]), [{"id": 3, "category_id": 0}, {"id": 4, "category_id": 0}],
+             torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1]]), [{"id": 1, "category_id": 0}], 0),
+            hint="Skip an unmatched prediction only when MORE than half of its pixels lie on void "
+            "(void / area > 0.5, strictly): at exactly one half it still counts as a false positive.",
+        ),
+        Case(
             "a category that appears in neither map gives (0.0, 0.0, 0.0)",
             (pred, pred_segs, gt, gt_segs, 9),
             hint="With TP + FP + FN = 0 return zeros (panopticapi's per-class value).",
@@ -258,6 +408,7 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
         cases,
         exercise="4.3",
         name="category_pq",
+        mistakes=PQ_MISTAKES,
         atol=1e-6,
         hint="Match same-category pairs with IoU > 0.5, count unmatched ground truth as FN and "
         "unmatched predictions as FP (unless mostly on void).",

@@ -12,12 +12,13 @@ The features are float64, so plain Python arithmetic on floats is exact enough.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from lessons.exercises import Case, CheckReport, check_function
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.roi import bilinear_interpolate, roi_align_single, roi_pool_single
 
 __all__ = ["check_bilinear_interpolate", "check_roi_pool_single", "check_roi_align_single"]
@@ -76,6 +77,13 @@ def check_bilinear_interpolate(student: Callable[..., Any]) -> CheckReport:
         Case("y = 4.6, between the last row and H: reads the last row", (grid, 4.6, 1.3),
              hint="When floor(y) >= H - 1, use y_low = y_high = H - 1 (there is no row H)."),
         Case("y = H = 5 exactly: kept, reads the last row", (grid, 5.0, 2.5), hint=edge),
+        Case("x = -1 exactly: still inside (and clamped to column 0)", (grid, 2.5, -1.0),
+             hint="The test is x >= -1, not x > -1: the same rule as for y."),
+        Case("x = W = 5 exactly: kept, reads the last column", (grid, 1.5, 5.0),
+             hint="The test is x <= W, not x < W: a point exactly on the margin's edge is kept."),
+        Case("y = H - 1 = 4 exactly: the last row itself", (grid, 4.0, 1.5),
+             hint="'At or past H - 1' includes y = H - 1: test floor(y) >= H - 1 (not >), "
+                  "so there is no row H to read."),
         Case("x = 4.75, past the last column", (grid, 2.5, 4.75), hint=edge),
     ]
     gen = torch.Generator().manual_seed(101)
@@ -89,6 +97,49 @@ def check_bilinear_interpolate(student: Callable[..., Any]) -> CheckReport:
         name="bilinear_interpolate", atol=1e-9, rtol=1e-9,
         hint="Return a 0-d tensor (or a float): the weighted sum of the four neighbouring cells.",
     )
+
+
+def _round_half_away(v: float) -> int:
+    return math.floor(v + 0.5) if v >= 0 else -math.floor(-v + 0.5)
+
+
+def _roi_pool_variant(feature, box, output_size, *, rounding=_round_half_away, plus_one: int = 1, empty: float = 0.0):
+    """RoIPool of one box with one step changed (the wrong answers of exercise 1.2)."""
+    height, width = feature.shape
+    pooled_h, pooled_w = output_size
+    x1, y1, x2, y2 = (rounding(float(v)) for v in box)
+    roi_w, roi_h = max(x2 - x1 + plus_one, 1), max(y2 - y1 + plus_one, 1)
+    out = torch.zeros(pooled_h, pooled_w, dtype=feature.dtype)
+    for ph in range(pooled_h):
+        hs = min(max(math.floor(ph * roi_h / pooled_h) + y1, 0), height)
+        he = min(max(math.ceil((ph + 1) * roi_h / pooled_h) + y1, 0), height)
+        for pw in range(pooled_w):
+            ws = min(max(math.floor(pw * roi_w / pooled_w) + x1, 0), width)
+            we = min(max(math.ceil((pw + 1) * roi_w / pooled_w) + x1, 0), width)
+            out[ph, pw] = feature[hs:he, ws:we].max() if he > hs and we > ws else empty
+    return out
+
+
+ROI_POOL_MISTAKES = [
+    Mistake(
+        "Python's round() (halves to even)",
+        lambda f, b, o: _roi_pool_variant(f, b, o, rounding=round),
+        Hint("Python's round(0.5) == 0 and round(2.5) == 2 (banker's rounding); the C++ reference rounds "
+             "halves away from zero (1 and 3).",
+             "Use math.floor(v + 0.5) for v >= 0 (and -math.floor(-v + 0.5) below 0)."),
+    ),
+    Mistake(
+        "the rounded box taken as exclusive (no + 1)",
+        lambda f, b, o: _roi_pool_variant(f, b, o, plus_one=0),
+        Hint("RoIPool's rounded box is inclusive: it covers cells x1 .. x2, that is x2 - x1 + 1 of them.",
+             "roi_w = max(x2 - x1 + 1, 1) and roi_h = max(y2 - y1 + 1, 1)."),
+    ),
+    Mistake(
+        "an empty bin gives -inf",
+        lambda f, b, o: _roi_pool_variant(f, b, o, empty=float("-inf")),
+        Hint("A bin that covers no cell (end <= start after clamping) gives 0, not the max of nothing."),
+    ),
+]
 
 
 def check_roi_pool_single(student: Callable[..., Any]) -> CheckReport:
@@ -118,7 +169,28 @@ def check_roi_pool_single(student: Callable[..., Any]) -> CheckReport:
     return check_function(
         student, roi_pool_single, cases, exercise="1.2", name="roi_pool_single", atol=1e-12, rtol=0.0,
         hint="Round the box, make it inclusive, cut it into PH x PW bins with floor/ceil, take each bin's max.",
+        mistakes=ROI_POOL_MISTAKES,
     )
+
+
+ROI_ALIGN_MISTAKES = [
+    Mistake(
+        "transposed output (bins indexed [pw, ph])",
+        lambda f, b, o, **k: roi_align_single(f, b, o, **k).mT,
+        Hint(
+            "Each bin's value is right but it sits at the transposed place: out[ph, pw] has the bin "
+            "row ph (along y, output_size[0] of them) first and the bin column pw (along x) second.",
+            "out = torch.zeros(PH, PW); for ph in range(PH): for pw in range(PW): the samples of bin "
+            "(ph, pw) sit at y = y1 + ph * bin_h + (iy + 0.5) * bin_h / 2 and x = x1 + pw * bin_w + "
+            "(ix + 0.5) * bin_w / 2, read with bilinear_interpolate(feature, y, x) (y first).",
+        ),
+    ),
+    Mistake(
+        "the bins' samples read at (x, y) instead of (y, x)",
+        lambda f, b, o, **k: roi_align_single(f.mT, b, o, **k),  # feature[x, y] read at every sample
+        Hint("bilinear_interpolate(feature, y, x) takes the row coordinate first; you passed x first."),
+    ),
+]
 
 
 def check_roi_align_single(student: Callable[..., Any]) -> CheckReport:
@@ -150,5 +222,12 @@ def check_roi_align_single(student: Callable[..., Any]) -> CheckReport:
         cases.append(case(f"random box {box}, output {out}, aligned={aligned}", box, out, aligned, feature=feature))
     return check_function(
         student, roi_align_single, cases, exercise="1.3", name="roi_align_single", atol=1e-9, rtol=1e-9,
-        hint="Average bilinear_interpolate over a 2 x 2 grid of points in every bin; no rounding anywhere.",
+        hint=Hint(
+            "Average bilinear_interpolate over a 2 x 2 grid of points in every bin; no rounding anywhere.",
+            "Scale nothing (spatial_scale 1); offset = 0.5 if aligned else 0; x1, y1, x2, y2 = box minus offset; "
+            "roi_w = x2 - x1 and roi_h = y2 - y1, raised to at least 1 only when aligned=False; bin_h = roi_h / PH, "
+            "bin_w = roi_w / PW; out[ph, pw] = mean over iy, ix in {0, 1} of bilinear_interpolate(feature, "
+            "y1 + ph * bin_h + (iy + 0.5) * bin_h / 2, x1 + pw * bin_w + (ix + 0.5) * bin_w / 2).",
+        ),
+        mistakes=ROI_ALIGN_MISTAKES,
     )

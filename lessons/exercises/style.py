@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import torch
 
-from lessons.exercises import Case, CheckReport, check_function
+from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.style import gram_matrix, style_loss
 
 __all__ = ["check_gram_matrix", "check_style_loss"]
@@ -35,6 +35,60 @@ __all__ = ["check_gram_matrix", "check_style_loss"]
 
 def _randn(*shape: int, seed: int) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _gram_variant(features: torch.Tensor, *, norm: str = "chw", mix: bool = False):
+    """:func:`gram_matrix` with one step changed (the wrong answers of exercise 12.1)."""
+    b, c, h, w = features.shape
+    f = features.reshape(b, c, h * w)  # (B, C, HW)
+    if mix:
+        flat = f.transpose(0, 1).reshape(c, b * h * w)  # (C, B*HW): the images of the batch mixed
+        g = (flat @ flat.T).expand(b, c, c)  # (B, C, C)
+    else:
+        g = f @ f.transpose(1, 2)  # (B, C, C)
+    return g / {"chw": c * h * w, "hw": h * w, "none": 1}[norm]
+
+
+GRAM_MISTAKES = [
+    Mistake("no normalization", lambda x: _gram_variant(x, norm="none"),
+            Hint("The products are divided by the number of values C*H*W (eq. 3), so layers of different "
+                 "sizes give Gram matrices of comparable scale.")),
+    Mistake("divided by H*W only", lambda x: _gram_variant(x, norm="hw"),
+            Hint("The normalization counts the channels too: divide by C*H*W, not only by H*W.")),
+    Mistake("the images of the batch mixed", lambda x: _gram_variant(x, mix=True),
+            Hint("One Gram matrix per image: do not mix the images of a batch in one sum of products.",
+                 "torch.bmm(F, F.transpose(1, 2)) or torch.einsum('bik,bjk->bij', F, F) with "
+                 "F = features.flatten(2).")),
+]
+
+
+def _style_variant(features, style_grams, weights, *, square=True, entries="sum", batch="mean", weighted=True):
+    """:func:`style_loss` with one step changed (the wrong answers of exercise 12.2)."""
+    total = 0.0
+    for name, w in weights.items():
+        d = (gram_matrix(features[name]) - style_grams[name]) ** 2  # (B, C, C)
+        per_image = d.sum(dim=(-2, -1)) if entries == "sum" else d.mean(dim=(-2, -1))  # (B,)
+        per_image = per_image if square else per_image.sqrt()
+        value = {"mean": per_image.mean(), "sum": per_image.sum(), "first": per_image[0]}[batch]
+        total = total + (w if weighted else 1.0) * value
+    return torch.as_tensor(total)
+
+
+STYLE_MISTAKES = [
+    Mistake("the norm instead of its square", lambda f, s, weights: _style_variant(f, s, weights, square=False),
+            Hint("Eq. 4 is the *squared* Frobenius norm: no square root.")),
+    Mistake("a mean over the C*C entries", lambda f, s, weights: _style_variant(f, s, weights, entries="mean"),
+            Hint("The squared Frobenius norm sums the squares over all C*C entries of a Gram matrix; a mean over "
+                 "them (F.mse_loss, as pytorch/examples does) is C^2 times smaller.")),
+    Mistake("the layer weights left out", lambda f, s, weights: _style_variant(f, s, weights, weighted=False),
+            Hint("Multiply each layer's loss by its weight.")),
+    Mistake("a sum over the batch", lambda f, s, weights: _style_variant(f, s, weights, batch="sum"),
+            Hint("Sum each image's squares over (C, C), then take the mean over the batch, not the sum: the "
+                 "loss of a batch of 3 should not be 3 times the loss of one image.")),
+    Mistake("the first image of the batch only", lambda f, s, weights: _style_variant(f, s, weights, batch="first"),
+            Hint("Compare every image of the batch with the style Gram matrix (it broadcasts over the batch), "
+                 "then average.")),
+]
 
 
 def check_gram_matrix(student: Callable) -> CheckReport:
@@ -53,13 +107,19 @@ def check_gram_matrix(student: Callable) -> CheckReport:
         Case("a non-square map, H != W", (_randn(1, 3, 2, 5, seed=1),),
              hint="One row per channel: F has shape (B, C, H*W), and F F^T is (B, C, C), not (B, H*W, H*W)."),
         Case("a batch of two images (one Gram matrix each)", (_randn(2, 4, 3, 3, seed=2),),
-             hint="Use torch.bmm (batched) or einsum('bik,bjk->bij'); do not mix the images of a batch."),
+             hint=Hint("One Gram matrix per image: do not mix the images of a batch.",
+                       "Use torch.bmm (batched) or torch.einsum('bik,bjk->bij', F, F) with F = features.flatten(2).")),
         Case("float64 features keep their dtype", (_randn(2, 3, 4, 4, seed=3).double(),)),
         Case("a larger map: 8 channels, 6 x 7", (_randn(3, 8, 6, 7, seed=4),)),
     ]
     return check_function(
         student, gram_matrix, cases, exercise="12.1", name="gram_matrix", atol=1e-5, rtol=1e-4,
-        hint="G = F F^T / (C*H*W) with F of shape (B, C, H*W); the result is (B, C, C).",
+        hint=Hint(
+            "One C x C matrix per image: the dot products of the channels' rows of values, normalized by the "
+            "number of values C*H*W; the result is (B, C, C).",
+            "F = features.flatten(2) (shape (B, C, H*W)); return torch.bmm(F, F.transpose(1, 2)) / (C * H * W).",
+        ),
+        mistakes=GRAM_MISTAKES,
     )
 
 
@@ -102,6 +162,11 @@ def check_style_loss(student: Callable) -> CheckReport:
     ]
     return check_function(
         student, style_loss, cases, exercise="12.2", name="style_loss", atol=1e-6, rtol=1e-4,
-        hint="Per layer: ((G - A) ** 2) summed over the last two axes, averaged over the batch, times "
-             "the layer's weight; then add the layers up.",
+        hint=Hint(
+            "Per layer, compare each image's Gram matrix with the style's (squared Frobenius norm), average over "
+            "the batch and weigh the layer; then add the layers up.",
+            "sum over name, w in weights.items() of w * ((gram_matrix(features[name]) - style_grams[name]) ** 2)"
+            ".sum(dim=(-2, -1)).mean().",
+        ),
+        mistakes=STYLE_MISTAKES,
     )

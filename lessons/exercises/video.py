@@ -18,39 +18,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons.exercises import Case, CheckReport, ExerciseFailure, check_function, compare_outputs
+from lessons.exercises import Case, CheckReport, Mistake, check_function
 from lessons.video import track_scores, tube_iou, warp
 
 __all__ = ["check_backward_warp", "check_track_score_row", "check_tube_iou"]
-
-Variant = tuple[Callable[..., object], str]
-
 
 def _check_with_variants(
     student: Callable[..., object],
     reference: Callable[..., object],
     cases: Sequence[Case],
-    variants: Sequence[Variant],
+    variants: Sequence[tuple[str, Callable[..., object], str]],
     **kwargs,
 ) -> CheckReport:
-    """:func:`check_function`, and on a failure the hint of the known mistake that explains it."""
-    try:
-        return check_function(student, reference, cases, **kwargs)
-    except ExerciseFailure as failure:
-        tol = dict(atol=kwargs.get("atol", 1e-5), rtol=kwargs.get("rtol", 1e-4))
-        outputs = []  # the student's output on every case it gets wrong
-        for case in cases:
-            try:
-                got = student(*case.args, **dict(case.kwargs))
-            except Exception:  # the failure message already reports the student's crash
-                raise failure from failure.__cause__
-            if compare_outputs(reference(*case.args, **dict(case.kwargs)), got, **tol) is not None:
-                outputs.append((case, got))
-        for wrong, hint in variants:  # the mistake that reproduces every wrong output
-            if all(compare_outputs(wrong(*c.args, **dict(c.kwargs)), got, atol=1e-4, rtol=1e-3) is None
-                   for c, got in outputs):
-                raise ExerciseFailure(f"{failure}\nlikely mistake: {hint}") from failure.__cause__
-        raise
+    """:func:`check_function` with the known wrong ``variants`` (name, function, hint) as its mistakes;
+    they are compared with a looser tolerance (1e-4 + 1e-3 |x|), since ``grid_sample`` and a
+    hand-written interpolation round differently."""
+    mistakes = [Mistake(name, wrong, hint, atol=1e-4, rtol=1e-3) for name, wrong, hint in variants]
+    return check_function(student, reference, cases, mistakes=mistakes, **kwargs)
 
 
 # ----------------------------------------------------------------------------- 5.1
@@ -69,18 +53,18 @@ def _grid_sample_warp(features: Tensor, flow: Tensor, *, sign: float = 1.0, alig
     return F.grid_sample(features, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
 
 
-_WARP_VARIANTS: list[Variant] = [
-    (lambda f, fl: _grid_sample_warp(f, fl, sign=-1.0),
+_WARP_VARIANTS: list[tuple[str, Callable[..., object], str]] = [
+    ("p - flow(p) instead of p + flow(p)", lambda f, fl: _grid_sample_warp(f, fl, sign=-1.0),
      "you sample at p - flow(p). Backward warping reads the earlier frame where the pixel CAME FROM: p + flow(p)."),
-    (lambda f, fl: _grid_sample_warp(f, fl, align_corners=False),
+    ("align_corners=False", lambda f, fl: _grid_sample_warp(f, fl, align_corners=False),
      "with align_corners=False, grid_sample reads -1 and +1 as the outer EDGES of the border pixels, so a grid "
      "normalized by (size - 1) is off by up to half a pixel and a zero flow is not the identity. Which "
      "align_corners setting puts -1 and +1 on the border pixels' CENTRES?"),
-    (lambda f, fl: _grid_sample_warp(f, fl, swap=True),
+    ("x and y displacements swapped", lambda f, fl: _grid_sample_warp(f, fl, swap=True),
      "flow[:, 0] is the x (column) displacement and flow[:, 1] the y (row) one; you swapped them."),
-    (lambda f, fl: _grid_sample_warp(f, fl, padding_mode="border"),
+    ("border padding instead of zeros", lambda f, fl: _grid_sample_warp(f, fl, padding_mode="border"),
      "outside the map the warped value is 0 (zero padding), not the nearest border pixel."),
-    (lambda f, fl: _grid_sample_warp(f, fl, mode="nearest"),
+    ("nearest instead of bilinear", lambda f, fl: _grid_sample_warp(f, fl, mode="nearest"),
      "interpolate bilinearly between the four neighbours; rounding to the nearest pixel loses sub-pixel motion."),
 ]
 
@@ -118,16 +102,17 @@ def check_backward_warp(student: Callable[..., Tensor]) -> CheckReport:
 # ----------------------------------------------------------------------------- 5.2
 
 
-_SCORE_VARIANTS: list[Variant] = [
-    (lambda e, r: e @ r.T,
+_SCORE_VARIANTS: list[tuple[str, Callable[..., object], str]] = [
+    ("no dummy column", lambda e, r: e @ r.T,
      "the row needs the dummy 'new object' column: a column of zeros IN FRONT (column 0), then the dot products."),
-    (lambda e, r: torch.cat([e @ r.T, e.new_zeros(len(e), 1)], 1),
+    ("the dummy column last", lambda e, r: torch.cat([e @ r.T, e.new_zeros(len(e), 1)], 1),
      "the dummy column comes first: column 0 is 'new object', column 1 + j is reference j."),
-    (lambda e, r: torch.cat([e.new_zeros(len(e), 1), F.normalize(e, dim=1) @ F.normalize(r, dim=1).T], 1),
+    ("cosine instead of dot product",
+     lambda e, r: torch.cat([e.new_zeros(len(e), 1), F.normalize(e, dim=1) @ F.normalize(r, dim=1).T], 1),
      "use the raw dot product <e_i, e_ref_j>; MaskTrack R-CNN does not normalize (no cosine)."),
-    (lambda e, r: torch.softmax(torch.cat([e.new_zeros(len(e), 1), e @ r.T], 1), dim=1),
+    ("a softmax over the row", lambda e, r: torch.softmax(torch.cat([e.new_zeros(len(e), 1), e @ r.T], 1), dim=1),
      "return the raw scores; the softmax belongs to the loss (cross-entropy) and to the log_softmax at inference."),
-    (lambda e, r: torch.cat([e.new_ones(len(e), 1), e @ r.T], 1),
+    ("the dummy column at 1", lambda e, r: torch.cat([e.new_ones(len(e), 1), e @ r.T], 1),
      "the dummy column is fixed at 0, not 1."),
 ]
 
@@ -174,11 +159,14 @@ def _all_void(pred: Tensor, gt: Tensor, pred_id: int, gt_id: int) -> float:
     return inter / union if union > 0 else 0.0
 
 
-_TUBE_VARIANTS: list[Variant] = [
-    (_mean_of_frames, "count the pixels of the whole window first and divide once: a tube's IoU is not the mean "
+_TUBE_VARIANTS: list[tuple[str, Callable[..., object], str]] = [
+    ("the mean of per-frame IoUs",
+     _mean_of_frames, "count the pixels of the whole window first and divide once: a tube's IoU is not the mean "
                       "of its per-frame IoUs."),
-    (_no_void, "leave the prediction's pixels that lie on ground-truth void (gt == 0) out of the union."),
-    (_all_void, "subtract only the void pixels covered by the PREDICTED tube, |p & void|, not every void pixel."),
+    ("void pixels left in the union",
+     _no_void, "leave the prediction's pixels that lie on ground-truth void (gt == 0) out of the union."),
+    ("every void pixel subtracted",
+     _all_void, "subtract only the void pixels covered by the PREDICTED tube, |p & void|, not every void pixel."),
 ]
 
 

@@ -328,7 +328,7 @@ def experiment_image_pool(*, seed: int | torch.Generator = 0, steps: int = 500, 
     """
     steps = check_int("steps", steps, minimum=1)
     batch = check_int("batch", batch, minimum=1)
-    pool = ImagePool(check_int("pool_size", pool_size, minimum=1), generator=as_generator("seed", seed))
+    pool = ImagePool(check_int("pool_size", pool_size, minimum=1), seed=seed)
     full_from = -(-pool_size // batch)  # the first step that finds the pool full
     ages, shown_total = [], 0
     for step in range(steps):

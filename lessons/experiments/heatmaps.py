@@ -77,8 +77,8 @@ class FaceData(NamedTuple):
 def make_face_data(*, seed: int | torch.Generator = 0, n_train: int = 384, n_test: int = 256) -> FaceData:
     """Small faces (half-width 13-20 % of the 32 px image) for training and a held-out test set."""
     g = as_generator("seed", seed)
-    train_images, train_kp, _ = make_landmark_faces(n_train, SIZE, scale=(0.13, 0.2), generator=g)
-    test_images, test_kp, _ = make_landmark_faces(n_test, SIZE, scale=(0.13, 0.2), generator=g)
+    train_images, train_kp, _ = make_landmark_faces(n_train, SIZE, scale=(0.13, 0.2), seed=g)
+    test_images, test_kp, _ = make_landmark_faces(n_test, SIZE, scale=(0.13, 0.2), seed=g)
     return FaceData(train_images, train_kp, test_images, test_kp)
 
 
@@ -180,7 +180,7 @@ def unseen_positions(*, seed: int = 0, steps: int = 250, batch: int = 32, n: int
     g = as_generator("seed", 10_000 + seed)
     parts = {"train": ([], []), "test": ([], [])}
     while min(sum(len(x) for x in parts[k][0]) for k in parts) < n:
-        images, kp, _ = make_landmark_faces(512, SIZE, scale=(0.13, 0.2), generator=g)
+        images, kp, _ = make_landmark_faces(512, SIZE, scale=(0.13, 0.2), seed=g)
         x = kp[:, :, 0].mean(1)
         for key, keep in (("train", x < 13), ("test", x > 19)):
             parts[key][0].append(images[keep])

@@ -17,8 +17,8 @@ import torch
 
 from lessons._checks import as_generator, check_int
 from lessons.data import NUM_STUFF, PANOPTIC_CATEGORIES, make_panoptic_scene, simulate_head_outputs
-from lessons.panoptic import (heuristic_merge, mask_removal, panoptic_from_logits, panoptic_quality,
-                              paste_mask_logits, upsnet_panoptic_logits)
+from lessons.panoptic import (_seg_term_bounds, heuristic_merge, mask_removal, panoptic_from_logits,
+                              panoptic_quality, paste_mask_logits, upsnet_panoptic_logits)
 
 __all__ = ["METHODS", "NOISES", "MISSES", "merge_upsnet", "merge_heuristic", "merge_comparison",
            "thing_false_positives", "outside_box_share"]
@@ -52,13 +52,13 @@ def merge_comparison(*, seed: int | torch.Generator = 0, n: int = 24, size: int 
     """PQ results (``panoptic_quality`` dicts) keyed ``(noise, miss_rate, method)`` over ``n`` scenes."""
     g = as_generator("seed", seed)
     check_int("n", n, minimum=1)
-    scenes = [make_panoptic_scene(size, generator=g) for _ in range(n)]
+    scenes = [make_panoptic_scene(size, seed=g) for _ in range(n)]
     table = {}
     for noise in NOISES:
         for miss in MISSES:
             preds = {m: ([], []) for m in METHODS}
             for s in scenes:
-                h = simulate_head_outputs(s, noise=noise, miss_rate=miss, spurious_rate=0.2, generator=g)
+                h = simulate_head_outputs(s, noise=noise, miss_rate=miss, spurious_rate=0.2, seed=g)
                 merged, _ = merge_upsnet(h)
                 merged["heuristic"] = merge_heuristic(h)
                 for m in METHODS:
@@ -81,15 +81,15 @@ def outside_box_share(*, seed: int | torch.Generator = 0, n: int = 12, noise: fl
     g = as_generator("seed", seed)
     out = {m: [0, 0] for m in METHODS[:2]}
     for _ in range(n):
-        s = make_panoptic_scene(size, generator=g)
-        h = simulate_head_outputs(s, noise=noise, miss_rate=miss, spurious_rate=0.2, generator=g)
+        s = make_panoptic_scene(size, seed=g)
+        h = simulate_head_outputs(s, noise=noise, miss_rate=miss, spurious_rate=0.2, seed=g)
         merged, kept = merge_upsnet(h)
         for m, (p, segs) in merged.items():
             for seg in segs:
                 if seg["isthing"]:
-                    x1, y1, x2, y2 = kept.boxes[seg["instance_id"]].tolist()
+                    x0, y0, x1, y1 = _seg_term_bounds(kept.boxes[seg["instance_id"]], size, size)
                     inside = torch.zeros(size, size, dtype=torch.bool)
-                    inside[int(y1):round(y2 - 1) + 1, int(x1):round(x2 - 1) + 1] = True
+                    inside[y0:y1, x0:x1] = True  # the box UPSNet crops Yc_i to
                     out[m][0] += int(((p == seg["id"]) & ~inside).sum())
                     out[m][1] += seg["area"]
     return {m: a / max(t, 1) for m, (a, t) in out.items()}
