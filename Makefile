@@ -16,12 +16,12 @@ PYTEST_ARGS ?=
 # `make claims` re-runs every notebook claim at 1, 2 and 4 threads.
 TEST_ENV := MPLBACKEND=Agg LESSONS_WIDGETS=static PYTHONHASHSEED=0
 
-.PHONY: help setup lab check test unit claims student grade check-notebooks bench site browser nbgrader clean
+.PHONY: help setup lab check test lint unit claims student grade check-notebooks bench site browser nbgrader clean
 
 help:
 	@echo "make lab      set up .venv if needed, copy new notebooks to work/ and open JupyterLab there"
 	@echo "make check    grade your own notebooks in work/ (passed / not attempted / failed / missing / error)"
-	@echo "make test     set up .venv if needed, then run the unit tests and execute every notebook"
+	@echo "make test     set up .venv if needed, then lint (ruff), run the unit tests and doctests and execute every notebook"
 	@echo "make claims   re-run every notebook claim at seeds 0-2 and 1/2/4 threads (NB=02 for one)"
 	@echo "make student  regenerate notebooks/ (student versions) from solutions/ (masters); NB=02 for one"
 	@echo "make grade NB=\"files or folders\" [OUT=grades TIMEOUT=120 NB_TIMEOUT=600 JOBS=2]   grade returned notebooks into OUT/gradebook.csv"
@@ -66,10 +66,16 @@ check: $(STAMP)
 	$(TEST_ENV) $(PY) tools/grader.py work/*.ipynb --no-gradebook --jobs $(JOBS) \
 	  --timeout $(or $(TIMEOUT),120) --notebook-timeout $(or $(NB_TIMEOUT),600)
 
-test: $(STAMP)
+# Lint and format first (ruff, seconds), then the unit tests, the docstring examples of the library
+# (--doctest-modules lessons) and every notebook, both versions.
+test: $(STAMP) lint
 	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
-	  tests solutions notebooks $(PYTEST_ARGS)
+	  --doctest-modules tests lessons solutions notebooks $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 unit: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope tests $(PYTEST_ARGS)

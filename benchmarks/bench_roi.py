@@ -44,8 +44,9 @@ def make_inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     image = SIZE * STRIDE
     x = torch.randn(BATCH, CHANNELS, SIZE, SIZE, generator=gen)
-    log_side = torch.empty(NUM_ROIS, 2).uniform_(float(torch.log(torch.tensor(32.0))),
-                                                 float(torch.log(torch.tensor(800.0))), generator=gen)
+    log_side = torch.empty(NUM_ROIS, 2).uniform_(
+        float(torch.log(torch.tensor(32.0))), float(torch.log(torch.tensor(800.0))), generator=gen
+    )
     side = torch.exp(log_side)  # (K, 2) w, h in pixels
     corner = torch.rand(NUM_ROIS, 2, generator=gen) * (image - side)
     index = torch.randint(0, BATCH, (NUM_ROIS, 1), generator=gen).float()
@@ -63,8 +64,9 @@ def roi_align_padded_grid(input, rois, output_size, spatial_scale, aligned=False
 
     def axis(start, step, grid, top, size):  # (K, P, G) sample coordinates along one axis
         i = torch.arange(top, dtype=dtype)
-        c = roi_align_sample_coordinate(start[:, None, None], step[:, None, None], p[None, :, None], i,
-                                        grid.clamp(min=1).to(dtype)[:, None, None])
+        c = roi_align_sample_coordinate(
+            start[:, None, None], step[:, None, None], p[None, :, None], i, grid.clamp(min=1).to(dtype)[:, None, None]
+        )
         used = (torch.arange(top) < grid[:, None])[:, None, :]  # (K, 1, G)
         valid = (c >= -1) & (c <= size)
         low, high, w_low, w_high = bilinear_corners(c, size, valid)
@@ -135,17 +137,24 @@ def _status_mb(field: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per case (default 5)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[torch.get_num_threads()],
-                        help="intra-op threads (default: the count `import lessons` chose)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[torch.get_num_threads()],
+        help="intra-op threads (default: the count `import lessons` chose)",
+    )
     args = parser.parse_args()
 
     x, rois = make_inputs()
     scale = 1.0 / STRIDE
     cells = (rois[:, 3:] - rois[:, 1:3]) * scale
     grid = torch.ceil(cells / OUT).clamp(min=1)
-    print(f"features {tuple(x.shape)} float32, {NUM_ROIS} RoIs (sides {cells.min():.1f}-{cells.max():.1f} "
-          f"cells), output {OUT}x{OUT}, spatial_scale 1/{STRIDE}; torch {torch.__version__}, "
-          f"torchvision {torchvision.__version__}")
+    print(
+        f"features {tuple(x.shape)} float32, {NUM_ROIS} RoIs (sides {cells.min():.1f}-{cells.max():.1f} "
+        f"cells), output {OUT}x{OUT}, spatial_scale 1/{STRIDE}; torch {torch.__version__}, "
+        f"torchvision {torchvision.__version__}"
+    )
     print(f"adaptive grid per bin side: {int(grid.min())} to {int(grid.max())} (mean {grid.mean():.1f})")
 
     # correctness first: a benchmark of a wrong answer is worthless
@@ -157,18 +166,27 @@ def main() -> None:
     assert (padded - roi_align(x, rois, OUT, scale, -1)).abs().max() < 1e-4
 
     cases = {
-        "roi_align sr=2  forward": (lambda: tvo.roi_align(x, rois, OUT, scale, 2),
-                                    lambda: roi_align(x, rois, OUT, scale, 2)),
-        "roi_align sr=-1 forward (adaptive)": (lambda: tvo.roi_align(x, rois, OUT, scale, -1),
-                                               lambda: roi_align(x, rois, OUT, scale, -1)),
-        "roi_pool        forward": (lambda: tvo.roi_pool(x, rois, OUT, scale),
-                                    lambda: roi_pool(x, rois, OUT, scale)),
-        "roi_align sr=2  forward+backward": (forward_backward(tvo.roi_align, x, rois, OUT, scale, 2),
-                                             forward_backward(roi_align, x, rois, OUT, scale, 2)),
-        "roi_align sr=-1 forward+backward": (forward_backward(tvo.roi_align, x, rois, OUT, scale, -1),
-                                             forward_backward(roi_align, x, rois, OUT, scale, -1)),
-        "roi_pool        forward+backward": (forward_backward(tvo.roi_pool, x, rois, OUT, scale),
-                                             forward_backward(roi_pool, x, rois, OUT, scale)),
+        "roi_align sr=2  forward": (
+            lambda: tvo.roi_align(x, rois, OUT, scale, 2),
+            lambda: roi_align(x, rois, OUT, scale, 2),
+        ),
+        "roi_align sr=-1 forward (adaptive)": (
+            lambda: tvo.roi_align(x, rois, OUT, scale, -1),
+            lambda: roi_align(x, rois, OUT, scale, -1),
+        ),
+        "roi_pool        forward": (lambda: tvo.roi_pool(x, rois, OUT, scale), lambda: roi_pool(x, rois, OUT, scale)),
+        "roi_align sr=2  forward+backward": (
+            forward_backward(tvo.roi_align, x, rois, OUT, scale, 2),
+            forward_backward(roi_align, x, rois, OUT, scale, 2),
+        ),
+        "roi_align sr=-1 forward+backward": (
+            forward_backward(tvo.roi_align, x, rois, OUT, scale, -1),
+            forward_backward(roi_align, x, rois, OUT, scale, -1),
+        ),
+        "roi_pool        forward+backward": (
+            forward_backward(tvo.roi_pool, x, rois, OUT, scale),
+            forward_backward(roi_pool, x, rois, OUT, scale),
+        ),
     }
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -177,10 +195,17 @@ def main() -> None:
         for name, (reference, ours) in cases.items():
             t = time_pairs({"tv": reference, "ours": ours}, args.repeat)
             print(f"{name:38s} {t['tv']:12.1f} {t['ours']:10.1f} {t['ours'] / t['tv']:7.2f}")
-        t = time_pairs({"flat": lambda: roi_align(x, rois, OUT, scale, -1),
-                        "padded": lambda: roi_align_padded_grid(x, rois, OUT, scale)}, args.repeat)
-        print(f"adaptive grid design: flat variable-length bags {t['flat']:.1f} ms, padded to the max grid "
-              f"and masked {t['padded']:.1f} ms (ratio padded / flat {t['padded'] / t['flat']:.2f})")
+        t = time_pairs(
+            {
+                "flat": lambda: roi_align(x, rois, OUT, scale, -1),
+                "padded": lambda: roi_align_padded_grid(x, rois, OUT, scale),
+            },
+            args.repeat,
+        )
+        print(
+            f"adaptive grid design: flat variable-length bags {t['flat']:.1f} ms, padded to the max grid "
+            f"and masked {t['padded']:.1f} ms (ratio padded / flat {t['padded'] / t['flat']:.2f})"
+        )
 
     torch.set_num_threads(1)
     print("\n--- peak memory growth, MiB (output included; the input itself is 19.5 MiB) ---")
@@ -191,8 +216,10 @@ def main() -> None:
             print(f"{name:38s} {'n/a':>12s} {'n/a':>10s}")
         else:
             print(f"{name:38s} {tv_mb:12.1f} {our_mb:10.1f}")
-    print(f"{'roi_align sr=-1 padded-grid design':38s} {'':12s} "
-          f"{peak_mb(lambda: roi_align_padded_grid(x, rois, OUT, scale)) or float('nan'):10.1f}")
+    print(
+        f"{'roi_align sr=-1 padded-grid design':38s} {'':12s} "
+        f"{peak_mb(lambda: roi_align_padded_grid(x, rois, OUT, scale)) or float('nan'):10.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ def run(device: torch.device) -> None:
 
         return call
 
-    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} thread(s)"
+    name = (
+        f" ({torch.cuda.get_device_name(device)})"
+        if device.type == "cuda"
+        else f", {torch.get_num_threads()} thread(s)"
+    )
     print(f"\ndevice: {device}{name}")
     header = (
         f"{'N':>6} {'fast_nms ms':>12} {'tv.nms ms':>10} {'tv/fast':>8} "

@@ -33,8 +33,9 @@ def run_once(path: Path, threads: int) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_NUM_THREADS", "LESSONS_WIDGETS")}
     env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), MPLBACKEND="Agg")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(path.parent)], env=env, capture_output=True, text=True
+    )
     status = "ok" if proc.returncode == 0 else "FAILED: " + proc.stderr.strip().splitlines()[-1][:80]
     return time.perf_counter() - start, status
 
@@ -46,14 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no competing busy process")
     args = parser.parse_args(argv)
     paths = [Path(p).resolve() for p in args.paths] or sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
-        (ROOT / "notebooks").glob("*.ipynb"))
+        (ROOT / "notebooks").glob("*.ipynb")
+    )
     busy = None if args.quiet else subprocess.Popen([sys.executable, "-c", "while True: pass"])
     failed = 0
     try:
-        print(f"{'notebook':<46} " + " ".join(f"{f'{t} thr':>8}" for t in args.threads) + "  budget  worst ratio"
-              + ("" if args.quiet else "   (with one busy process)"))
+        print(
+            f"{'notebook':<46} "
+            + " ".join(f"{f'{t} thr':>8}" for t in args.threads)
+            + "  budget  worst ratio"
+            + ("" if args.quiet else "   (with one busy process)")
+        )
         for path in paths:
-            budget = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("lessons", {}).get("budget_seconds", 60)
+            budget = (
+                json.loads(path.read_text(encoding="utf-8"))["metadata"].get("lessons", {}).get("budget_seconds", 60)
+            )
             times, notes = [], []
             for threads in args.threads:
                 seconds, status = run_once(path, threads)
@@ -62,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"{threads} thr {status}")
             failed += bool(notes) or max(times) > budget
             name = f"{path.parent.name}/{path.name}"
-            print(f"{name[:46]:<46} " + " ".join(f"{t:8.1f}" for t in times)
-                  + f"  {budget:6.0f}  {max(times) / budget:11.2f}  {'; '.join(notes)}", flush=True)
+            print(
+                f"{name[:46]:<46} "
+                + " ".join(f"{t:8.1f}" for t in times)
+                + f"  {budget:6.0f}  {max(times) / budget:11.2f}  {'; '.join(notes)}",
+                flush=True,
+            )
     finally:
         if busy is not None:
             busy.kill()

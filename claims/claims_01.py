@@ -47,8 +47,11 @@ def claim_loose_criterion_hides_roipool_error(seed):
 def claim_aligned_false_is_closer_to_roipool(seed):
     """aligned=False is closer to RoIPool than to RoIAlign (mean IoU) at every stride."""
     mean, _, _ = _masks(seed)
-    gaps = [(mean["RoIAlign", s] - mean["RoIAlign aligned=False", s])
-            - (mean["RoIAlign aligned=False", s] - mean["RoIPool", s]) for s in STRIDES]
+    gaps = [
+        (mean["RoIAlign", s] - mean["RoIAlign aligned=False", s])
+        - (mean["RoIAlign aligned=False", s] - mean["RoIPool", s])
+        for s in STRIDES
+    ]
     return min(gaps), " ".join(f"{g:+.2f}" for g in gaps)
 
 

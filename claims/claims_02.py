@@ -6,7 +6,7 @@ Each runs the library experiment the notebook runs, for the given seed, and retu
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.mask_head import (
     experiment_drop_in,
@@ -24,7 +24,7 @@ SMALL_ENOUGH_AT_14 = 0.99  # mask IoU of small objects with a 14 x 14 mask
 GRID_VS_TORCHVISION = 0.05  # boundary error, torchvision paste minus grid-sample paste
 
 
-@lru_cache(maxsize=None)
+@cache
 def _losses(seed: int):
     return experiment_mask_losses(seed=seed)
 
@@ -34,19 +34,26 @@ def claim_drop_in_same_detections(seed: int):
     r = experiment_drop_in(seed=seed)
     worst = max(r.box_error, r.score_error, r.mask_error)
     margin = (DROP_IN_TOLERANCE - worst) if r.same_labels else -1.0
-    return margin, f"{r.detections} detections, max errors box {r.box_error:.1e} score {r.score_error:.1e} mask {r.mask_error:.1e}"
+    return (
+        margin,
+        f"{r.detections} detections, max errors box {r.box_error:.1e} score {r.score_error:.1e} mask {r.mask_error:.1e}",
+    )
 
 
 def claim_sigmoid_beats_softmax(seed: int):
     """Per-class sigmoid masks beat a softmax over classes by at least 0.2 mask IoU."""
     iou = _losses(seed).iou
-    return iou["sigmoid"] - iou["softmax"] - SIGMOID_OVER_SOFTMAX, f"sigmoid {iou['sigmoid']:.3f} softmax {iou['softmax']:.3f}"
+    return iou["sigmoid"] - iou[
+        "softmax"
+    ] - SIGMOID_OVER_SOFTMAX, f"sigmoid {iou['sigmoid']:.3f} softmax {iou['softmax']:.3f}"
 
 
 def claim_agnostic_nearly_equal(seed: int):
     """Class-specific and class-agnostic masks are within 0.05 mask IoU of each other."""
     iou = _losses(seed).iou
-    return AGNOSTIC_WITHIN - abs(iou["sigmoid"] - iou["agnostic"]), f"specific {iou['sigmoid']:.3f} agnostic {iou['agnostic']:.3f}"
+    return AGNOSTIC_WITHIN - abs(
+        iou["sigmoid"] - iou["agnostic"]
+    ), f"specific {iou['sigmoid']:.3f} agnostic {iou['agnostic']:.3f}"
 
 
 def claim_resolution_limits_large_objects(seed: int):

@@ -1,11 +1,11 @@
 """Claims of notebook 03 (YOLACT): the same training, measurements and thresholds as its asserts."""
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.yolact import held_out_iou, nms_comparison, train_tiny_yolact
 
 
-@lru_cache(maxsize=None)
+@cache
 def _iou(seed):  # one training per seed serves every claim (the process keeps one thread count)
     trained = train_tiny_yolact(seed=seed)
     return held_out_iou(trained.model, trained.test_scenes)
@@ -14,7 +14,9 @@ def _iou(seed):  # one training per seed serves every claim (the process keeps o
 def claim_trained_masks_reach_iou_07(seed):
     """The tiny YOLACT reaches a held-out mask IoU >= 0.7, below the 32x32 resolution limit."""
     iou = _iou(seed)
-    return min(iou["model"]["all"] - 0.7, iou["resolution limit"]["all"] - iou["model"]["all"]), f"IoU {iou['model']['all']:.3f}"
+    return min(
+        iou["model"]["all"] - 0.7, iou["resolution limit"]["all"] - iou["model"]["all"]
+    ), f"IoU {iou['model']['all']:.3f}"
 
 
 def claim_prototypes_separate_overlapping_instances(seed):
@@ -37,4 +39,6 @@ def claim_fastnms_drops_duplicates_and_a_few_objects(seed):
     fast, greedy = r["FastNMS"], r["greedy"]
     dup = greedy["duplicates"] - fast["duplicates"]
     lost = greedy["found"] - fast["found"]
-    return min(dup - 5, 4.5 - lost), f"duplicates {greedy['duplicates']}->{fast['duplicates']}, found {greedy['found']}->{fast['found']}"
+    return min(
+        dup - 5, 4.5 - lost
+    ), f"duplicates {greedy['duplicates']}->{fast['duplicates']}, found {greedy['found']}->{fast['found']}"

@@ -1,11 +1,11 @@
 """Claims of notebook 04 (UPSNet's unknown class vs the heuristic merge): same experiment, same thresholds."""
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.panoptic import MISSES, NOISES, merge_comparison, outside_box_share, thing_false_positives
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(seed):  # one run per seed serves every claim (the process keeps one thread count)
     return merge_comparison(seed=seed)
 
@@ -16,9 +16,14 @@ def claim_unknown_helps_with_misses(seed):
     gains, fps = [], []
     for noise in (0.5, 1.0):
         for miss in (0.25, 0.5):
-            gains.append(t[noise, miss, "UPSNet + unknown"]["Things"]["pq"] - t[noise, miss, "UPSNet, no unknown"]["Things"]["pq"])
-            fps.append(thing_false_positives(t[noise, miss, "UPSNet, no unknown"])
-                       - thing_false_positives(t[noise, miss, "UPSNet + unknown"]))
+            gains.append(
+                t[noise, miss, "UPSNet + unknown"]["Things"]["pq"]
+                - t[noise, miss, "UPSNet, no unknown"]["Things"]["pq"]
+            )
+            fps.append(
+                thing_false_positives(t[noise, miss, "UPSNet, no unknown"])
+                - thing_false_positives(t[noise, miss, "UPSNet + unknown"])
+            )
     return min(min(gains) - 0.02, min(fps) - 0.5), f"PQ_th gains {min(gains):+.3f}.., fewer FPs {min(fps)}.."
 
 
@@ -39,8 +44,13 @@ def claim_upsnet_pq_higher_at_low_noise(seed):
 def claim_heuristic_wins_from_noise_1(seed):
     """From noise 1.0 on, the heuristic's PQ beats UPSNet + unknown's by > 0.01 in all 6 settings."""
     t = _table(seed)
-    gaps = [t[n, m, "heuristic"]["All"]["pq"] - t[n, m, "UPSNet + unknown"]["All"]["pq"] for n in (1.0, 2.0) for m in MISSES]
-    fps = [thing_false_positives(t[2.0, m, "UPSNet + unknown"]) - thing_false_positives(t[2.0, m, "heuristic"]) for m in MISSES]
+    gaps = [
+        t[n, m, "heuristic"]["All"]["pq"] - t[n, m, "UPSNet + unknown"]["All"]["pq"] for n in (1.0, 2.0) for m in MISSES
+    ]
+    fps = [
+        thing_false_positives(t[2.0, m, "UPSNet + unknown"]) - thing_false_positives(t[2.0, m, "heuristic"])
+        for m in MISSES
+    ]
     return min(min(gaps) - 0.01, min(fps) - 0.5), f"min PQ gap {min(gaps):+.3f}, fewer FPs at noise 2: {min(fps)}"
 
 

@@ -1,16 +1,16 @@
 """Claims of notebook 05 (video panoptic segmentation): fusion, tracking terms, VPQ."""
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.video import experiment_fusion, experiment_tracking, experiment_warping
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fusion(seed):
     return experiment_fusion(seed=seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tracking(seed):
     return experiment_tracking(seed=seed)
 
@@ -33,7 +33,10 @@ def claim_fusion_is_more_consistent(seed):
     """Fused masks are more consistent in time (warped IoU of consecutive masks) by at least 0.1."""
     r = _fusion(seed)
     gain = r.consistency_fused - r.consistency_single
-    return gain - 0.1, f"consistency {r.consistency_single:.3f} -> {r.consistency_fused:.3f} (truth {r.consistency_truth:.3f})"
+    return (
+        gain - 0.1,
+        f"consistency {r.consistency_single:.3f} -> {r.consistency_fused:.3f} (truth {r.consistency_truth:.3f})",
+    )
 
 
 def claim_embedding_saves_crossing(seed):

@@ -6,7 +6,7 @@ claims that read it.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.hourglass import experiment_merges, experiment_stacks
 
@@ -18,12 +18,12 @@ SUPERVISED_FIRST = 0.7  # ... and with it, exceeds
 STACKS_PCK_GAP = 0.1  # one stack vs two at about the same compute end within this PCK
 
 
-@lru_cache(maxsize=None)
+@cache
 def merges(seed: int):
     return experiment_merges(seed=seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def stacks(seed: int):
     return experiment_stacks(seed=seed)
 

@@ -6,18 +6,18 @@ the same threshold as the notebook's assert.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.densepose import experiment_densepose
 from lessons.experiments.multitask import experiment_multitask
 
 
-@lru_cache(maxsize=None)
+@cache
 def _densepose(seed: int) -> dict:
     return experiment_densepose(seed=seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _multitask(seed: int) -> dict:
     return experiment_multitask(seed=seed)
 

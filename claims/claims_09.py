@@ -8,7 +8,10 @@ from lessons.experiments.keypoint_detection import experiment_corner_pooling, ex
 
 def _pooling(seed):
     r = experiment_corner_pooling(seed=seed)
-    return r, f"AP50 plain {r.ap50['plain']:.3f} pooling {r.ap50['pooling']:.3f}; error plain {r.corner_error['plain']:.2f} px pooling {r.corner_error['pooling']:.2f} px"
+    return (
+        r,
+        f"AP50 plain {r.ap50['plain']:.3f} pooling {r.ap50['pooling']:.3f}; error plain {r.corner_error['plain']:.2f} px pooling {r.corner_error['pooling']:.2f} px",
+    )
 
 
 _CACHE = {}

@@ -7,7 +7,7 @@ notebook's ``assert``: the margin is positive when the claim holds.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.cycle import experiment_cycle_losses, experiment_hidden_information, experiment_image_pool
 
@@ -20,12 +20,12 @@ HIDDEN_RATIO = 1.25  # keeping only the visible part of G(x) raises F's cycle er
 CYCLE_FALL = 0.5  # the cycle error of the last 20 steps is below this fraction of the first 20
 
 
-@lru_cache(maxsize=None)
+@cache
 def _losses(seed: int):
     return experiment_cycle_losses(seed=seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hidden(seed: int):
     return experiment_hidden_information(seed=seed)
 
@@ -75,8 +75,10 @@ def claim_hidden_information(seed: int):
     """X -> grey: keeping only the visible part of G(x) raises F's cycle error by at least 25 %."""
     h = _hidden(seed)
     ratio = h.cycle_error_visible / h.cycle_error
-    return ratio - HIDDEN_RATIO, (f"|F(G(x))-x| {h.cycle_error:.3f}, visible only {h.cycle_error_visible:.3f}, "
-                                  f"F colour {h.colour_from_output:.2f} vs {h.colour_from_visible:.2f}")
+    return ratio - HIDDEN_RATIO, (
+        f"|F(G(x))-x| {h.cycle_error:.3f}, visible only {h.cycle_error_visible:.3f}, "
+        f"F colour {h.colour_from_output:.2f} vs {h.colour_from_visible:.2f}"
+    )
 
 
 def claim_image_pool_half_old(seed: int):

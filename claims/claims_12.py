@@ -1,6 +1,6 @@
 """Claims of notebook 12 (perceptual loss): the same measurements and thresholds as its asserts."""
 
-from functools import lru_cache
+from functools import cache
 
 from lessons.experiments.style import (
     experiment_linear_probe,
@@ -9,12 +9,12 @@ from lessons.experiments.style import (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _textures(seed):
     return experiment_texture_networks(seed=seed)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sr(seed):
     return experiment_super_resolution(seed=seed)
 
@@ -28,7 +28,10 @@ def claim_deep_layers_capture_the_long_range_arrangement(seed):
 def claim_shallow_layer_alone_gets_the_local_structure(seed):
     """relu1_2 alone matches the short-lag autocorrelation better than all four layers (error lower by > 0.02)."""
     r = _textures(seed)["random"]
-    return r.deep_short - r.shallow_short - 0.02, f"short: relu1_2 only {r.shallow_short:.3f}, all four {r.deep_short:.3f}"
+    return (
+        r.deep_short - r.shallow_short - 0.02,
+        f"short: relu1_2 only {r.shallow_short:.3f}, all four {r.deep_short:.3f}",
+    )
 
 
 def claim_feature_loss_restores_more_detail_than_pixel_loss(seed):

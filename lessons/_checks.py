@@ -65,8 +65,7 @@ def check_floating(name: str, value: object) -> None:
     check_tensor(name, value)
     if not value.is_floating_point():  # type: ignore[union-attr]
         raise TypeError(
-            f"{name}: expected a floating-point tensor (float16/bfloat16/float32/float64), "
-            f"got dtype {value.dtype}"  # type: ignore[union-attr]
+            f"{name}: expected a floating-point tensor (float16/bfloat16/float32/float64), got dtype {value.dtype}"  # type: ignore[union-attr]
         )
 
 
@@ -78,17 +77,12 @@ def check_ndim(name: str, value: Tensor, ndim: int | Sequence[int], layout: str 
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if value.ndim not in allowed:
         want = layout or " or ".join(f"{d}-D" for d in allowed)
-        raise ValueError(
-            f"{name}: expected a tensor of shape {want}, got shape {tuple(value.shape)} "
-            f"({value.ndim}-D)"
-        )
+        raise ValueError(f"{name}: expected a tensor of shape {want}, got shape {tuple(value.shape)} ({value.ndim}-D)")
 
 
 def check_shape(name: str, value: Tensor, shape: Sequence[int | None], layout: str = "") -> None:
     """Raise ``ValueError`` unless ``value.shape`` matches ``shape``; ``None`` matches any size."""
-    ok = value.ndim == len(shape) and all(
-        want is None or got == want for got, want in zip(value.shape, shape)
-    )
+    ok = value.ndim == len(shape) and all(want is None or got == want for got, want in zip(value.shape, shape))
     if not ok:
         want = layout or "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name}: expected shape {want}, got shape {tuple(value.shape)}")
@@ -97,18 +91,13 @@ def check_shape(name: str, value: Tensor, shape: Sequence[int | None], layout: s
 def check_same_dtype(name: str, value: Tensor, other_name: str, other: Tensor) -> None:
     """Raise ``TypeError`` unless two tensors share a dtype."""
     if value.dtype != other.dtype:
-        raise TypeError(
-            f"{name}: expected the same dtype as {other_name} ({other.dtype}), got {value.dtype}"
-        )
+        raise TypeError(f"{name}: expected the same dtype as {other_name} ({other.dtype}), got {value.dtype}")
 
 
 def check_same_device(name: str, value: Tensor, other_name: str, other: Tensor) -> None:
     """Raise ``ValueError`` unless two tensors live on the same device."""
     if value.device != other.device:
-        raise ValueError(
-            f"{name}: expected the same device as {other_name} ({other.device}), "
-            f"got {value.device}"
-        )
+        raise ValueError(f"{name}: expected the same device as {other_name} ({other.device}), got {value.device}")
 
 
 def _check_real(name: str, value: object) -> float:
@@ -217,8 +206,7 @@ def check_boxes(
         if bool(bad.any()):
             row = int(bad.nonzero()[0])
             raise ValueError(
-                f"{name}: expected x1 <= x2 and y1 <= y2 in every row, got row {row} = "
-                f"{values[row].tolist()}"
+                f"{name}: expected x1 <= x2 and y1 <= y2 in every row, got row {row} = {values[row].tolist()}"
             )
 
 
@@ -230,8 +218,7 @@ def check_int_tensor(name: str, value: object) -> None:
     check_tensor(name, value)
     if value.dtype not in _INTEGER_DTYPES:  # type: ignore[union-attr]
         raise TypeError(
-            f"{name}: expected an integer tensor (int64/int32/int16/int8/uint8), "
-            f"got dtype {value.dtype}"  # type: ignore[union-attr]
+            f"{name}: expected an integer tensor (int64/int32/int16/int8/uint8), got dtype {value.dtype}"  # type: ignore[union-attr]
         )
 
 

@@ -174,8 +174,7 @@ def _check_image_pair(name_real: str, real: Tensor, name_other: str, other: Tens
             raise ValueError(f"{name}: expected a non-empty batch of images, got {describe(value)}")
     if real.shape != other.shape:
         raise ValueError(
-            f"{name_other}: expected the same shape as {name_real} {tuple(real.shape)}, "
-            f"got {tuple(other.shape)}"
+            f"{name_other}: expected the same shape as {name_real} {tuple(real.shape)}, got {tuple(other.shape)}"
         )
     check_same_dtype(name_other, other, name_real, real)
     check_same_device(name_other, other, name_real, real)
@@ -366,10 +365,14 @@ def make_cycle_gan(
     gen = as_generator("seed", seed)
     check_positive("lr", lr)
     check_non_negative("beta1", beta1)
-    g = init_normal_(resnet_generator(x_channels, y_channels, ngf=ngf, n_blocks=n_blocks,
-                                      n_downsampling=n_downsampling, norm=norm), seed=gen)
-    f = init_normal_(resnet_generator(y_channels, x_channels, ngf=ngf, n_blocks=n_blocks,
-                                      n_downsampling=n_downsampling, norm=norm), seed=gen)
+    g = init_normal_(
+        resnet_generator(x_channels, y_channels, ngf=ngf, n_blocks=n_blocks, n_downsampling=n_downsampling, norm=norm),
+        seed=gen,
+    )
+    f = init_normal_(
+        resnet_generator(y_channels, x_channels, ngf=ngf, n_blocks=n_blocks, n_downsampling=n_downsampling, norm=norm),
+        seed=gen,
+    )
     d_x = init_normal_(patch_discriminator(x_channels, ndf=ndf, n_layers=n_layers, norm=norm), seed=gen)
     d_y = init_normal_(patch_discriminator(y_channels, ndf=ndf, n_layers=n_layers, norm=norm), seed=gen)
     betas = (float(beta1), 0.999)
@@ -378,7 +381,9 @@ def make_cycle_gan(
     pool_seed = seed + 1 if isinstance(seed, int) else int(torch.randint(2**62, (), generator=gen))
     pool_gen = torch.Generator().manual_seed(pool_seed)
     # the two pools share one generator, drawing in turn
-    return CycleGAN(g, f, d_x, d_y, opt_g, opt_d, ImagePool(pool_size, seed=pool_gen), ImagePool(pool_size, seed=pool_gen))
+    return CycleGAN(
+        g, f, d_x, d_y, opt_g, opt_d, ImagePool(pool_size, seed=pool_gen), ImagePool(pool_size, seed=pool_gen)
+    )
 
 
 def _set_requires_grad(nets: tuple[nn.Module, ...], flag: bool) -> None:

@@ -342,7 +342,9 @@ def densepose_loss(
     for name, value in (("output.u", u), ("output.v", v)):
         _check_maps(name, value)
         if value.shape != fine_segm.shape:
-            raise ValueError(f"{name}: expected shape {tuple(fine_segm.shape)} like fine_segm, got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name}: expected shape {tuple(fine_segm.shape)} like fine_segm, got {tuple(value.shape)}"
+            )
     _check_points(points, fine_segm.shape[0])
     _check_point_targets(gt_i, gt_u, gt_v, tuple(points.shape[:2]), fine_segm.shape[1] - 1)
     check_non_negative("part_weight", part_weight)
@@ -399,7 +401,9 @@ def densepose_inference(
     for name, value in (("output.u", u), ("output.v", v)):
         _check_maps(name, value)
         if value.shape != fine_segm.shape:
-            raise ValueError(f"{name}: expected shape {tuple(fine_segm.shape)} like fine_segm, got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name}: expected shape {tuple(fine_segm.shape)} like fine_segm, got {tuple(value.shape)}"
+            )
     if (boxes is None) != (image_size is None):
         raise ValueError("boxes: give both boxes and image_size to paste into the image, or neither")
     if boxes is None:

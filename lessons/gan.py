@@ -91,8 +91,17 @@ SRGAN_ADVERSARIAL_WEIGHT = 1e-3
 class _UNetBlock(nn.Module):
     """One level of the U-Net: ``x -> cat(x, up(inner(down(x))))`` (the outermost returns no ``x``)."""
 
-    def __init__(self, outer: int, inner: int, sub: nn.Module | None, *, in_channels: int | None = None,
-                 outermost: bool = False, norm: str = "batch", dropout: bool = False) -> None:
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        sub: nn.Module | None,
+        *,
+        in_channels: int | None = None,
+        outermost: bool = False,
+        norm: str = "batch",
+        dropout: bool = False,
+    ) -> None:
         super().__init__()
         self.outermost = outermost
         bias = norm != "batch"
@@ -106,8 +115,15 @@ class _UNetBlock(nn.Module):
             layers = [nn.LeakyReLU(0.2, True), down_conv, nn.ReLU(True), up, _norm_layer(norm, outer)]
         else:
             up = nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1, bias=bias)
-            layers = [nn.LeakyReLU(0.2, True), down_conv, _norm_layer(norm, inner), sub,
-                      nn.ReLU(True), up, _norm_layer(norm, outer)] + ([nn.Dropout(0.5)] if dropout else [])
+            layers = [
+                nn.LeakyReLU(0.2, True),
+                down_conv,
+                _norm_layer(norm, inner),
+                sub,
+                nn.ReLU(True),
+                up,
+                _norm_layer(norm, outer),
+            ] + ([nn.Dropout(0.5)] if dropout else [])
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -142,8 +158,16 @@ class UNetGenerator(nn.Module):
         torch.Size([2, 3, 16, 16])
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, *, num_downs: int = 8, ngf: int = 64,
-                 norm: str = "batch", use_dropout: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        *,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: str = "batch",
+        use_dropout: bool = False,
+    ) -> None:
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf)):
             check_int(name, value, minimum=1)
@@ -153,8 +177,7 @@ class UNetGenerator(nn.Module):
         width = [ngf * min(2**i, 8) for i in range(num_downs)]  # inner channels of level i
         block = None
         for i in reversed(range(1, num_downs)):  # build from the bottleneck outwards
-            block = _UNetBlock(width[i - 1], width[i], block, norm=norm,
-                               dropout=use_dropout and 4 <= i < num_downs - 1)
+            block = _UNetBlock(width[i - 1], width[i], block, norm=norm, dropout=use_dropout and 4 <= i < num_downs - 1)
         self.model = _UNetBlock(out_channels, width[0], block, in_channels=in_channels, outermost=True, norm=norm)
 
     def forward(self, a: Tensor) -> Tensor:
@@ -162,8 +185,9 @@ class UNetGenerator(nn.Module):
         check_ndim("a", a, 4, "(B, C, H, W)")
         step = 2**self.num_downs
         if a.shape[-1] % step or a.shape[-2] % step:
-            raise ValueError(f"a: expected H and W to be multiples of 2**num_downs = {step}, "
-                             f"got shape {tuple(a.shape)}")
+            raise ValueError(
+                f"a: expected H and W to be multiples of 2**num_downs = {step}, got shape {tuple(a.shape)}"
+            )
         return self.model(a)
 
 
@@ -207,8 +231,9 @@ class ConditionalPatchGAN(nn.Module):
         ``(B, a_channels, H, W), (B, b_channels, H, W) -> (B, 1, h, w)`` logits.
     """
 
-    def __init__(self, a_channels: int = 3, b_channels: int = 3, *, ndf: int = 64, n_layers: int = 3,
-                 norm: str = "batch") -> None:
+    def __init__(
+        self, a_channels: int = 3, b_channels: int = 3, *, ndf: int = 64, n_layers: int = 3, norm: str = "batch"
+    ) -> None:
         super().__init__()
         check_int("a_channels", a_channels, minimum=1)
         check_int("b_channels", b_channels, minimum=1)
@@ -239,8 +264,11 @@ def receptive_field(net: nn.Module) -> int:
         raise TypeError(f"net: expected an nn.Module, got {describe(net)}")
     field = 1
     for layer in reversed([m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]):
-        k, s, d = (getattr(layer, n) for n in ("kernel_size", "stride", "dilation")) if isinstance(layer, nn.Conv2d) \
+        k, s, d = (
+            (getattr(layer, n) for n in ("kernel_size", "stride", "dilation"))
+            if isinstance(layer, nn.Conv2d)
             else (layer.kernel_size, layer.stride, getattr(layer, "dilation", 1))
+        )
         k, s, d = (v[0] if isinstance(v, tuple) else v for v in (k, s, d))
         field = (field - 1) * s + d * (k - 1) + 1
     return field
@@ -267,8 +295,9 @@ def patchgan_receptive_field(n_layers: int = 3) -> int:
     return receptive_field(patch_discriminator(1, ndf=1, n_layers=n_layers, norm="none"))
 
 
-def measure_receptive_field(net: nn.Module, in_channels: int, size: int, *,
-                            seed: int | torch.Generator = 0) -> tuple[int, int]:
+def measure_receptive_field(
+    net: nn.Module, in_channels: int, size: int, *, seed: int | torch.Generator = 0
+) -> tuple[int, int]:
     """Measure a network's receptive field: backpropagate from its centre output pixel.
 
     A float64 copy of ``net`` (in eval mode) runs on a random ``(1, in_channels, size, size)`` input;
@@ -312,8 +341,15 @@ def _check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
         raise ValueError(f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
 
 
-def pix2pix_generator_loss(pred_fake: Tensor, fake_b: Tensor, real_b: Tensor, *, lambda_l1: float = LAMBDA_L1,
-                           gan_weight: float = 1.0, gan_mode: str = "vanilla") -> Tensor:
+def pix2pix_generator_loss(
+    pred_fake: Tensor,
+    fake_b: Tensor,
+    real_b: Tensor,
+    *,
+    lambda_l1: float = LAMBDA_L1,
+    gan_weight: float = 1.0,
+    gan_mode: str = "vanilla",
+) -> Tensor:
     """pix2pix's generator objective: fool D on the pair, and stay close to the ground truth in L1.
 
     .. math::
@@ -377,8 +413,16 @@ class Pix2PixLosses(NamedTuple):
     discriminator: Tensor  #: :func:`pix2pix_discriminator_loss` on ``G(A).detach()``
 
 
-def pix2pix_losses(discriminator: nn.Module, real_a: Tensor, real_b: Tensor, fake_b: Tensor, *,
-                   lambda_l1: float = LAMBDA_L1, gan_weight: float = 1.0, gan_mode: str = "vanilla") -> Pix2PixLosses:
+def pix2pix_losses(
+    discriminator: nn.Module,
+    real_a: Tensor,
+    real_b: Tensor,
+    fake_b: Tensor,
+    *,
+    lambda_l1: float = LAMBDA_L1,
+    gan_weight: float = 1.0,
+    gan_mode: str = "vanilla",
+) -> Pix2PixLosses:
     """Both sides of pix2pix's objective for one batch (the reference's ``backward_D`` and ``backward_G``).
 
     Args:
@@ -394,12 +438,14 @@ def pix2pix_losses(discriminator: nn.Module, real_a: Tensor, real_b: Tensor, fak
     """
     _check_pair("real_b", real_b, "fake_b", fake_b)
     check_choice("gan_mode", gan_mode, GAN_MODES)
-    loss_d = pix2pix_discriminator_loss(discriminator(real_a, real_b), discriminator(real_a, fake_b.detach()),
-                                        gan_mode=gan_mode)
+    loss_d = pix2pix_discriminator_loss(
+        discriminator(real_a, real_b), discriminator(real_a, fake_b.detach()), gan_mode=gan_mode
+    )
     pred_fake = discriminator(real_a, fake_b)
     gan = gan_loss(pred_fake, True, gan_mode=gan_mode)
-    loss_g = pix2pix_generator_loss(pred_fake, fake_b, real_b, lambda_l1=lambda_l1, gan_weight=gan_weight,
-                                    gan_mode=gan_mode)
+    loss_g = pix2pix_generator_loss(
+        pred_fake, fake_b, real_b, lambda_l1=lambda_l1, gan_weight=gan_weight, gan_mode=gan_mode
+    )
     return Pix2PixLosses(loss_g, gan, (fake_b - real_b).abs().mean(), loss_d)
 
 
@@ -413,9 +459,19 @@ class Pix2Pix:
     opt_d: torch.optim.Optimizer
 
 
-def make_pix2pix(a_channels: int = 1, b_channels: int = 1, *, num_downs: int = 4, ngf: int = 8, ndf: int = 8,
-                 n_layers: int = 2, norm: str = "batch", lr: float = 2e-4, beta1: float = 0.5,
-                 seed: int | torch.Generator = 0) -> Pix2Pix:
+def make_pix2pix(
+    a_channels: int = 1,
+    b_channels: int = 1,
+    *,
+    num_downs: int = 4,
+    ngf: int = 8,
+    ndf: int = 8,
+    n_layers: int = 2,
+    norm: str = "batch",
+    lr: float = 2e-4,
+    beta1: float = 0.5,
+    seed: int | torch.Generator = 0,
+) -> Pix2Pix:
     """Build a CPU-sized pix2pix: :class:`UNetGenerator` + :class:`ConditionalPatchGAN`, normal(0, 0.02) init.
 
     The defaults suit 16x16 images: a 4-level U-Net (16 -> 1) with 8 filters and a 2-layer PatchGAN
@@ -438,15 +494,22 @@ def make_pix2pix(a_channels: int = 1, b_channels: int = 1, *, num_downs: int = 4
     check_non_negative("beta1", beta1)
     g_init = as_generator("seed", seed)
     g = init_normal_(UNetGenerator(a_channels, b_channels, num_downs=num_downs, ngf=ngf, norm=norm), seed=g_init)
-    d = init_normal_(ConditionalPatchGAN(a_channels, b_channels, ndf=ndf, n_layers=n_layers, norm=norm),
-                     seed=g_init)
+    d = init_normal_(ConditionalPatchGAN(a_channels, b_channels, ndf=ndf, n_layers=n_layers, norm=norm), seed=g_init)
     betas = (float(beta1), 0.999)
-    return Pix2Pix(g, d, torch.optim.Adam(g.parameters(), lr=lr, betas=betas),
-                   torch.optim.Adam(d.parameters(), lr=lr, betas=betas))
+    return Pix2Pix(
+        g, d, torch.optim.Adam(g.parameters(), lr=lr, betas=betas), torch.optim.Adam(d.parameters(), lr=lr, betas=betas)
+    )
 
 
-def pix2pix_step(model: Pix2Pix, real_a: Tensor, real_b: Tensor, *, lambda_l1: float = LAMBDA_L1,
-                 gan_weight: float = 1.0, gan_mode: str = "vanilla") -> dict[str, float]:
+def pix2pix_step(
+    model: Pix2Pix,
+    real_a: Tensor,
+    real_b: Tensor,
+    *,
+    lambda_l1: float = LAMBDA_L1,
+    gan_weight: float = 1.0,
+    gan_mode: str = "vanilla",
+) -> dict[str, float]:
     """One iteration in the reference's order (``Pix2PixModel.optimize_parameters``).
 
     1. ``fake_b = G(A)``;
@@ -477,8 +540,9 @@ def pix2pix_step(model: Pix2Pix, real_a: Tensor, real_b: Tensor, *, lambda_l1: f
     if gan_weight > 0:
         model.d.requires_grad_(True)
         model.opt_d.zero_grad(set_to_none=True)
-        d_loss = pix2pix_discriminator_loss(model.d(real_a, real_b), model.d(real_a, fake_b.detach()),
-                                            gan_mode=gan_mode)
+        d_loss = pix2pix_discriminator_loss(
+            model.d(real_a, real_b), model.d(real_a, fake_b.detach()), gan_mode=gan_mode
+        )
         d_loss.backward()
         model.opt_d.step()
         loss_d = d_loss.item()
@@ -487,8 +551,9 @@ def pix2pix_step(model: Pix2Pix, real_a: Tensor, real_b: Tensor, *, lambda_l1: f
     pred_fake = model.d(real_a, fake_b) if gan_weight > 0 else fake_b.new_zeros(1, 1, 1, 1)
     gan = gan_loss(pred_fake, True, gan_mode=gan_mode)
     l1 = (fake_b - real_b).abs().mean()
-    total = pix2pix_generator_loss(pred_fake, fake_b, real_b, lambda_l1=lambda_l1, gan_weight=gan_weight,
-                                   gan_mode=gan_mode)
+    total = pix2pix_generator_loss(
+        pred_fake, fake_b, real_b, lambda_l1=lambda_l1, gan_weight=gan_weight, gan_mode=gan_mode
+    )
     total.backward()
     model.opt_g.step()
     model.d.requires_grad_(True)
@@ -515,11 +580,24 @@ class ConditionalMLP(nn.Module):
         ``(N, in_features), labels (N,) int64 -> (N, out_features)``.
     """
 
-    def __init__(self, in_features: int, out_features: int, *, n_classes: int = 0, hidden: int = 64,
-                 depth: int = 2, out_activation: str = "none") -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        n_classes: int = 0,
+        hidden: int = 64,
+        depth: int = 2,
+        out_activation: str = "none",
+    ) -> None:
         super().__init__()
-        for name, value, minimum in (("in_features", in_features, 1), ("out_features", out_features, 1),
-                                     ("n_classes", n_classes, 0), ("hidden", hidden, 1), ("depth", depth, 1)):
+        for name, value, minimum in (
+            ("in_features", in_features, 1),
+            ("out_features", out_features, 1),
+            ("n_classes", n_classes, 0),
+            ("hidden", hidden, 1),
+            ("depth", depth, 1),
+        ):
             check_int(name, value, minimum=minimum)
         check_choice("out_activation", out_activation, ("none", "tanh"))
         self.n_classes = n_classes
@@ -541,9 +619,17 @@ class ConditionalMLP(nn.Module):
         return self.net(x)
 
 
-def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
-             opt_d: torch.optim.Optimizer, real: Tensor, noise: Tensor, labels: Tensor | None = None, *,
-             gan_mode: str = "vanilla") -> dict[str, float]:
+def gan_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: Tensor,
+    noise: Tensor,
+    labels: Tensor | None = None,
+    *,
+    gan_mode: str = "vanilla",
+) -> dict[str, float]:
     """One (conditional) GAN iteration: a D step, then a non-saturating G step.
 
     ``fake = G(z, c)``; D minimizes ``0.5 (gan(D(x, c), real) + gan(D(fake.detach(), c), fake))``;
@@ -567,8 +653,9 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.
         check_tensor("labels", labels)
     fake = generator(noise, labels)  # (N, D)
     opt_d.zero_grad(set_to_none=True)
-    loss_d = pix2pix_discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels),
-                                        gan_mode=gan_mode)
+    loss_d = pix2pix_discriminator_loss(
+        discriminator(real, labels), discriminator(fake.detach(), labels), gan_mode=gan_mode
+    )
     loss_d.backward()
     opt_d.step()
     discriminator.requires_grad_(False)
@@ -612,7 +699,8 @@ class SRGenerator(nn.Module):
         self.head = nn.Conv2d(channels, nf, 3, padding=1)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.Conv2d(nf, nf, 3, padding=1), nn.ReLU(True), nn.Conv2d(nf, nf, 3, padding=1))
-            for _ in range(n_blocks))
+            for _ in range(n_blocks)
+        )
         ups: list[nn.Module] = []
         for _ in range(scale.bit_length() - 1):
             ups += [nn.Conv2d(nf, 4 * nf, 3, padding=1), nn.PixelShuffle(2), nn.ReLU(True)]  # (B, nf, 2h, 2w)
@@ -629,8 +717,14 @@ class SRGenerator(nn.Module):
         return base + self.tail(self.up(x))  # (B, C, scale h, scale w)
 
 
-def super_resolution_loss(sr: Tensor, hr: Tensor, pred_fake: Tensor | None = None, *, pixel_loss: str = "l1",
-                          adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT) -> Tensor:
+def super_resolution_loss(
+    sr: Tensor,
+    hr: Tensor,
+    pred_fake: Tensor | None = None,
+    *,
+    pixel_loss: str = "l1",
+    adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
+) -> Tensor:
     """The generator's loss for super-resolution: a pixel loss, plus SRGAN's adversarial term if given.
 
     .. math::

@@ -31,7 +31,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lessons._checks import as_generator, check_choice, check_floating, check_int, check_ndim, check_positive, check_shape
+from lessons._checks import (
+    as_generator,
+    check_choice,
+    check_floating,
+    check_int,
+    check_ndim,
+    check_positive,
+    check_shape,
+)
 
 __all__ = ["NORMS", "ResnetBlock", "resnet_generator", "patch_discriminator", "patch_receptive_field", "init_normal_"]
 

@@ -360,8 +360,7 @@ def decode_heatmaps(
     check_floating("heatmaps", heatmaps)
     if heatmaps.ndim < 2 or heatmaps.shape[-1] == 0 or heatmaps.shape[-2] == 0:
         raise ValueError(
-            f"heatmaps: expected a tensor of shape (..., H, W) with H, W >= 1, "
-            f"got shape {tuple(heatmaps.shape)}"
+            f"heatmaps: expected a tensor of shape (..., H, W) with H, W >= 1, got shape {tuple(heatmaps.shape)}"
         )
     check_choice("method", method, DECODE_METHODS)
     if method == "dark":
@@ -436,9 +435,7 @@ def _taylor_offset(hm: Tensor, px: Tensor, py: Tensor, kernel: int) -> Tensor:
     dy = 0.5 * (_pick(h, py, px, 1, 0) - _pick(h, py, px, -1, 0))
     dxx = 0.25 * (_pick(h, py, px, 0, 2) - 2 * c + _pick(h, py, px, 0, -2))
     dyy = 0.25 * (_pick(h, py, px, 2, 0) - 2 * c + _pick(h, py, px, -2, 0))
-    dxy = 0.25 * (
-        _pick(h, py, px, 1, 1) - _pick(h, py, px, -1, 1) - _pick(h, py, px, 1, -1) + _pick(h, py, px, -1, -1)
-    )
+    dxy = 0.25 * (_pick(h, py, px, 1, 1) - _pick(h, py, px, -1, 1) - _pick(h, py, px, 1, -1) + _pick(h, py, px, -1, -1))
     det = dxx * dyy - dxy**2
     apply = (px > 1) & (px < width - 2) & (py > 1) & (py < height - 2) & (det != 0)  # (M,)
     safe = torch.where(apply, det, 1.0)
@@ -556,9 +553,7 @@ def _check_sigma(sigma: object) -> None:
 def _point_pair(point: object) -> tuple[float, float]:
     if isinstance(point, Tensor):
         if point.shape != (2,):
-            raise ValueError(
-                f"point: expected (x, y) as a Tensor of shape (2,), got shape {tuple(point.shape)}"
-            )
+            raise ValueError(f"point: expected (x, y) as a Tensor of shape (2,), got shape {tuple(point.shape)}")
         values = point.tolist()
     elif isinstance(point, (tuple, list)) and len(point) == 2:
         values = list(point)

@@ -325,9 +325,7 @@ class StackedHourglass(nn.Module):
         self.layer1 = Residual(c // 4, c // 2)
         self.layer2 = Residual(c // 2, c)  # pytorch-pose builds layer2 with planes = inplanes: it widens
         self.layer3 = Residual(c, c)
-        self.hg = nn.ModuleList(
-            [Hourglass(depth, c, num_blocks=num_blocks, merge=merge) for _ in range(num_stacks)]
-        )
+        self.hg = nn.ModuleList([Hourglass(depth, c, num_blocks=num_blocks, merge=merge) for _ in range(num_stacks)])
         self.res = nn.ModuleList([_residuals(c, num_blocks) for _ in range(num_stacks)])
         self.fc = nn.ModuleList(
             [nn.Sequential(nn.Conv2d(c, c, kernel_size=1), nn.BatchNorm2d(c), nn.ReLU()) for _ in range(num_stacks)]
@@ -456,7 +454,9 @@ def intermediate_loss(
         tensor(2.5000)
     """
     if isinstance(outputs, Tensor) or not isinstance(outputs, Sequence) or len(outputs) == 0:
-        raise TypeError(f"outputs: expected a non-empty list of heatmap tensors (one per stack), got {describe(outputs)}")
+        raise TypeError(
+            f"outputs: expected a non-empty list of heatmap tensors (one per stack), got {describe(outputs)}"
+        )
     for s, out in enumerate(outputs):
         _check_maps(out, target, name=f"outputs[{s}]")
     check_choice("loss", loss, LOSSES)

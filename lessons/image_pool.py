@@ -104,7 +104,9 @@ def image_pool_query(
     return _image_pool_query(images, pool, pool_size, generator)
 
 
-def _image_pool_query(images: Tensor, pool: Tensor, pool_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def _image_pool_query(
+    images: Tensor, pool: Tensor, pool_size: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
     """:func:`image_pool_query` without the checks."""
     if pool_size == 0:  # no history: the identity, as in the reference
         return images, pool

@@ -34,16 +34,39 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lessons._checks import (
-    check_choice, check_finite, check_floating, check_int, check_int_tensor, check_ndim, check_positive, check_shape,
-    check_tensor, describe,
+    check_choice,
+    check_finite,
+    check_floating,
+    check_int,
+    check_int_tensor,
+    check_ndim,
+    check_positive,
+    check_shape,
+    check_tensor,
+    describe,
 )
 from lessons.detection_metrics import average_precision  # re-exported: notebook 09 imports it from here
 from lessons.heatmaps import render_heatmaps
 
 __all__ = [
-    "RADIUS_VARIANTS", "POOL_DIRECTIONS", "PULL_WEIGHT", "PUSH_WEIGHT", "Detections", "EmbeddingLoss",
-    "gaussian_radius", "worst_case_iou", "draw_gaussian", "corner_pool", "CornerPooling", "focal_loss",
-    "embedding_loss", "heatmap_nms", "decode_corners", "decode_centers", "central_region", "triplet_check",
+    "RADIUS_VARIANTS",
+    "POOL_DIRECTIONS",
+    "PULL_WEIGHT",
+    "PUSH_WEIGHT",
+    "Detections",
+    "EmbeddingLoss",
+    "gaussian_radius",
+    "worst_case_iou",
+    "draw_gaussian",
+    "corner_pool",
+    "CornerPooling",
+    "focal_loss",
+    "embedding_loss",
+    "heatmap_nms",
+    "decode_corners",
+    "decode_centers",
+    "central_region",
+    "triplet_check",
     "average_precision",
 ]
 
@@ -495,7 +518,9 @@ def decode_corners(
     return Detections(boxes, scores, tl_c.gather(1, idx // kk))
 
 
-def decode_centers(heat: Tensor, wh: Tensor, offset: Tensor | None = None, *, k: int = 100, kernel: int = 3) -> Detections:
+def decode_centers(
+    heat: Tensor, wh: Tensor, offset: Tensor | None = None, *, k: int = 100, kernel: int = 3
+) -> Detections:
     """Objects as Points (``ctdet_decode``): centre peaks + size + offset -> boxes.
 
     :func:`heatmap_nms`, the top ``k`` peaks over classes, and for a peak at ``(x, y)``
@@ -604,7 +629,9 @@ def triplet_check(
     region = _central_region(boxes, torch.where(area < large_area, 3, 5))  # (B, D, 4)
     cx, cy = centers[:, None, :, 0], centers[:, None, :, 1]  # (B, 1, M)
     inside = (cx > region[..., 0:1]) & (cx < region[..., 2:3]) & (cy > region[..., 1:2]) & (cy < region[..., 3:4])
-    match = inside & (center_labels[:, None, :] == dets.labels[..., None]) & (center_scores[:, None, :] > 0)  # (B, D, M)
+    match = (
+        inside & (center_labels[:, None, :] == dets.labels[..., None]) & (center_scores[:, None, :] > 0)
+    )  # (B, D, M)
     best = torch.where(match, center_scores[:, None, :], torch.full_like(match, -1, dtype=center_scores.dtype)).amax(2)
     ok = match.any(dim=2) & (dets.scores > -1)  # (B, D)
     scores = torch.where(ok, (2 * dets.scores + best) / 3, torch.full_like(dets.scores, -1.0))
@@ -625,7 +652,9 @@ def _as_real(name: str, value: object) -> Tensor:
     try:
         t = torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"{name}: expected a number, a list of numbers or a real tensor, got {describe(value)}") from None
+        raise TypeError(
+            f"{name}: expected a number, a list of numbers or a real tensor, got {describe(value)}"
+        ) from None
     check_finite(name, t)
     return t
 

@@ -99,8 +99,7 @@ def _check_features(name: str, features: object) -> None:
     check_ndim(name, features, 4, "(B, C, H, W)")  # type: ignore[arg-type]
     if features.numel() == 0:  # type: ignore[union-attr]
         raise ValueError(
-            f"{name}: expected a non-empty feature map (B, C, H, W), got shape "
-            f"{tuple(features.shape)}"  # type: ignore[union-attr]
+            f"{name}: expected a non-empty feature map (B, C, H, W), got shape {tuple(features.shape)}"  # type: ignore[union-attr]
         )
 
 
@@ -133,8 +132,7 @@ def _check_images(name: str, images: object) -> None:
     _check_features(name, images)
     if images.shape[1] != 3:  # type: ignore[union-attr]
         raise ValueError(
-            f"{name}: expected RGB images (B, 3, H, W), got shape "
-            f"{tuple(images.shape)}"  # type: ignore[union-attr]
+            f"{name}: expected RGB images (B, 3, H, W), got shape {tuple(images.shape)}"  # type: ignore[union-attr]
         )
 
 
@@ -259,9 +257,7 @@ class RandomMultiScaleFeatures(nn.Module):
         x = imagenet_normalize(torch.rand(1, 3, 64, 64, generator=generator))  # calibration image
         in_channels = 3
         for j, out_channels in enumerate(channels):
-            conv = nn.Conv2d(
-                in_channels, out_channels, size, padding=size // 2, padding_mode="reflect", bias=False
-            )
+            conv = nn.Conv2d(in_channels, out_channels, size, padding=size // 2, padding_mode="reflect", bias=False)
             conv.weight.data.copy_(_multiscale_filters(in_channels, out_channels, kernel_sizes, generator))
             pool: list[nn.Module] = [nn.AvgPool2d(2)] if j > 0 else []
             stage = nn.Sequential(*pool, conv, nn.ReLU())
@@ -302,10 +298,15 @@ class SmallVGG(nn.Module):
         stages, c_in = [], 3
         for j, c_out in enumerate(channels):
             pool: list[nn.Module] = [nn.MaxPool2d(2)] if j > 0 else []
-            stages.append(nn.Sequential(
-                *pool, nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU(),
-            ))
+            stages.append(
+                nn.Sequential(
+                    *pool,
+                    nn.Conv2d(c_in, c_out, 3, padding=1),
+                    nn.ReLU(),
+                    nn.Conv2d(c_out, c_out, 3, padding=1),
+                    nn.ReLU(),
+                )
+            )
             c_in = c_out
         self.stages = nn.ModuleList(stages)
         self.classifier = nn.Linear(c_in, num_classes)
@@ -496,12 +497,9 @@ def _load_vgg16_state(features: nn.Sequential, file: Path) -> None:
             raise ValueError(f"{file}: expected a VGG16 state dict with key {source_key!r}, it is missing")
         tensor = state[source_key]
         if not isinstance(tensor, Tensor) or tensor.shape != value.shape:
-            raise ValueError(
-                f"{file}: expected {source_key!r} of shape {tuple(value.shape)}, got {describe(tensor)}"
-            )
+            raise ValueError(f"{file}: expected {source_key!r} of shape {tuple(value.shape)}, got {describe(tensor)}")
         picked[key] = tensor
     features.load_state_dict(picked)
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -537,9 +535,12 @@ class _ResidualBlock(nn.Module):
     def __init__(self, channels: int, *, norm: bool = True) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3),
-            *([nn.InstanceNorm2d(channels, affine=True)] if norm else []), nn.ReLU(),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            *([nn.InstanceNorm2d(channels, affine=True)] if norm else []),
+            nn.ReLU(),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
             *([nn.InstanceNorm2d(channels, affine=True)] if norm else []),
         )
 
@@ -621,5 +622,3 @@ class TransformNet(nn.Module):
             return (torch.tanh(self.net(images)) + 1) / 2  # (B, 3, H, W)
         base = F.interpolate(images, scale_factor=self.upscale, mode="bicubic", align_corners=False)
         return (base + self.net(images)).clamp(0.0, 1.0)  # (B, 3, upscale*H, upscale*W)
-
-

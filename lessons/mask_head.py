@@ -548,8 +548,8 @@ def paste_masks_grid_sample(
     grid = torch.stack(
         [gx[:, None, :].expand(n, height, width), gy[:, :, None].expand(n, height, width)], dim=3
     )  # (N, H, W, 2): (x, y) of every pixel centre, per box
-    pasted = F.grid_sample(
-        flat[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False
-    )[:, 0]  # (N, H, W)
+    pasted = F.grid_sample(flat[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[
+        :, 0
+    ]  # (N, H, W)
     pasted = pasted.masked_fill(empty[:, None, None], 0.0)
     return pasted if threshold is None else pasted >= threshold

@@ -418,9 +418,7 @@ def retinaface_loss(
         raise TypeError(f"weights: expected a pair (lambda_1, lambda_2), got {describe(weights)}")
     for w in weights:
         check_non_negative("weights", w)
-    return _retinaface_loss(
-        cls_logits, box_deltas, landmark_deltas, labels, box_targets, landmark_targets, weights
-    )
+    return _retinaface_loss(cls_logits, box_deltas, landmark_deltas, labels, box_targets, landmark_targets, weights)
 
 
 def _retinaface_loss(
@@ -483,10 +481,14 @@ class TinyRetinaFace(nn.Module):
         c = channels
         self.num_anchors = num_anchors
         self.backbone = nn.Sequential(
-            nn.Conv2d(in_channels, c // 2, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(c // 2, c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(in_channels, c // 2, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c // 2, c, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, padding=1),
+            nn.ReLU(),
         )
         self.cls_head = nn.Conv2d(c, num_anchors * 2, 1)
         self.box_head = nn.Conv2d(c, num_anchors * 4, 1)

@@ -39,8 +39,6 @@ from lessons._checks import (
 __all__ = ["fast_nms", "batched_fast_nms", "greedy_nms"]
 
 
-
-
 def _check_nms_inputs(boxes: object, scores: object, iou_threshold: object) -> None:
     check_boxes("boxes", boxes)
     n = boxes.shape[0]  # type: ignore[union-attr]

@@ -213,9 +213,9 @@ def _paste_mask_logits(mask_logits: Tensor, boxes: Tensor, height: int, width: i
     for i in range(n):
         a, b, c, d = _mask_term_bounds(boxes[i])
         w, h = max(c - a + 1, 1), max(d - b + 1, 1)
-        resized = F.interpolate(
-            mask_logits[i][None, None], size=(h, w), mode="bilinear", align_corners=False
-        )[0, 0]  # (h, w)
+        resized = F.interpolate(mask_logits[i][None, None], size=(h, w), mode="bilinear", align_corners=False)[
+            0, 0
+        ]  # (h, w)
         x_0, x_1 = max(a, 0), min(c + 1, width)
         y_0, y_1 = max(b, 0), min(d + 1, height)
         if x_1 > x_0 and y_1 > y_0:
@@ -223,9 +223,7 @@ def _paste_mask_logits(mask_logits: Tensor, boxes: Tensor, height: int, width: i
     return pasted
 
 
-def crop_thing_logits(
-    semantic_logits: Tensor, boxes: Tensor, labels: Tensor, *, num_stuff: int
-) -> Tensor:
+def crop_thing_logits(semantic_logits: Tensor, boxes: Tensor, labels: Tensor, *, num_stuff: int) -> Tensor:
     """The semantic logit of each instance's class, cropped to its box, 0 outside (UPSNet ``SegTerm``).
 
     ``Yc_i = X[labels_i]`` on rows ``int(y1) .. int(round(y2 - 1))`` and columns
@@ -395,7 +393,12 @@ def mask_removal(
 
 
 def _mask_removal(
-    mask_logits: Tensor, boxes: Tensor, labels: Tensor, scores: Tensor, height: int, width: int,
+    mask_logits: Tensor,
+    boxes: Tensor,
+    labels: Tensor,
+    scores: Tensor,
+    height: int,
+    width: int,
     fraction_threshold: float,
 ) -> Tensor:
     """:func:`mask_removal` without the checks."""
@@ -477,7 +480,11 @@ def panoptic_from_logits(
 
 
 def _panoptic_from_logits(
-    panoptic_logits: Tensor, labels: Tensor, num_stuff: int, void: bool, stuff_area_thresh: float,
+    panoptic_logits: Tensor,
+    labels: Tensor,
+    num_stuff: int,
+    void: bool,
+    stuff_area_thresh: float,
     scores: Tensor | None,
 ) -> tuple[Tensor, list[dict[str, Any]]]:
     """:func:`panoptic_from_logits` without the checks."""
@@ -562,9 +569,7 @@ def upsnet_inference(
     z = _upsnet_panoptic_logits(
         semantic_logits, mask_logits[kept], boxes[kept], labels[kept], num_stuff, void
     )  # (S + K + void, H, W)
-    panoptic, segments = _panoptic_from_logits(
-        z, labels[kept], num_stuff, void, stuff_area_thresh, scores[kept]
-    )
+    panoptic, segments = _panoptic_from_logits(z, labels[kept], num_stuff, void, stuff_area_thresh, scores[kept])
     for seg in segments:
         if seg["isthing"]:
             seg["instance_id"] = int(kept[seg["instance_id"]])
@@ -648,8 +653,14 @@ def heuristic_merge(
         seg_id = len(segments) + 1
         panoptic[mask] = seg_id
         segments.append(
-            {"id": seg_id, "category_id": int(labels[i]), "isthing": True, "area": int(mask.sum()),
-             "instance_id": i, "score": score}
+            {
+                "id": seg_id,
+                "category_id": int(labels[i]),
+                "isthing": True,
+                "area": int(mask.sum()),
+                "instance_id": i,
+                "score": score,
+            }
         )
     for label in torch.unique(semantic_labels).tolist():
         if label >= num_stuff:

@@ -34,6 +34,7 @@ __all__ = ["VOID", "panoptic_quality"]
 #: The id of unlabelled pixels in a panoptic map (panopticapi's ``VOID``).
 VOID = 0
 
+
 def _categories_by_id(categories: object) -> dict[int, bool]:
     """``{category_id: isthing}`` from panopticapi's list of dicts (or a dict keyed by id)."""
     items: Sequence[Any]
@@ -107,15 +108,11 @@ def _pq_stats_single(
         if seg_id == VOID:
             continue
         if seg_id not in pred_segs:
-            raise ValueError(
-                f"pred_panoptic{where}: segment id {seg_id} appears in the map but not in pred_segments"
-            )
+            raise ValueError(f"pred_panoptic{where}: segment id {seg_id} appears in the map but not in pred_segments")
         pred_area[seg_id] = count
     missing = sorted(set(pred_segs) - set(pred_area))
     if missing:
-        raise ValueError(
-            f"pred_segments{where}: segment ids {missing} are listed but absent from pred_panoptic{where}"
-        )
+        raise ValueError(f"pred_segments{where}: segment ids {missing} are listed but absent from pred_panoptic{where}")
     gt_ids, gt_counts = torch.unique(gt, return_counts=True)
     gt_area = {}
     for seg_id, count in zip(gt_ids.tolist(), gt_counts.tolist()):
@@ -264,15 +261,9 @@ def panoptic_quality(
         }
 
     def average(isthing: bool | None) -> dict[str, float]:
-        counted = [
-            c for c, s in stats.items()
-            if (isthing is None or table[c] == isthing) and s[0] + s[1] + s[2] > 0
-        ]
+        counted = [c for c, s in stats.items() if (isthing is None or table[c] == isthing) and s[0] + s[1] + s[2] > 0]
         n = len(counted)
-        mean = {
-            key: sum(per_class[c][key] for c in counted) / n if n else float("nan")
-            for key in ("pq", "sq", "rq")
-        }
+        mean = {key: sum(per_class[c][key] for c in counted) / n if n else float("nan") for key in ("pq", "sq", "rq")}
         return {**mean, "n": n}
 
     return {"All": average(None), "Things": average(True), "Stuff": average(False), "per_class": per_class}

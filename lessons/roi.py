@@ -76,12 +76,28 @@ from lessons._checks import (
 )
 
 __all__ = [
-    "FLT_MAX", "AlignGrid", "roi_align_grid", "roi_align_sample_coordinate",  # the formulas
-    "bilinear_interpolate", "roi_pool_single", "roi_align_single", "roi_pool_loop", "roi_align_loop",
-    "roi_pool_bins", "roi_align_sample_points", "SamplePoints", "boxes_to_rois",
+    "FLT_MAX",
+    "AlignGrid",
+    "roi_align_grid",
+    "roi_align_sample_coordinate",  # the formulas
+    "bilinear_interpolate",
+    "roi_pool_single",
+    "roi_align_single",
+    "roi_pool_loop",
+    "roi_align_loop",
+    "roi_pool_bins",
+    "roi_align_sample_points",
+    "SamplePoints",
+    "boxes_to_rois",
     # re-exported from lessons.roi_fast and lessons.roi_pyramid (see the end of the module)
-    "roi_pool", "roi_align", "RoIPool", "RoIAlign",
-    "fpn_level", "infer_scale", "multi_scale_roi_align", "MultiScaleRoIAlign",
+    "roi_pool",
+    "roi_align",
+    "RoIPool",
+    "RoIAlign",
+    "fpn_level",
+    "infer_scale",
+    "multi_scale_roi_align",
+    "MultiScaleRoIAlign",
 ]
 
 #: RoIPool starts every non-empty bin at ``-FLT_MAX`` (torchvision's kernel), so an all ``-inf``
@@ -156,9 +172,7 @@ def _boxes_to_rois(boxes: object, input: Tensor, arg: str = "boxes") -> Tensor:
     elif isinstance(boxes, (list, tuple)):
         rois = _check_boxes_list(boxes, input, arg)
     else:
-        raise TypeError(
-            f"{arg}: expected a Tensor[K, 5] or a list of Tensor[L, 4], got {describe(boxes)}"
-        )
+        raise TypeError(f"{arg}: expected a Tensor[K, 5] or a list of Tensor[L, 4], got {describe(boxes)}")
     if rois.shape[0]:
         values = rois.detach()
         check_finite(arg, values)
@@ -365,6 +379,7 @@ def roi_align_sample_coordinate(
             raise TypeError(f"{name}: expected a Tensor or a number (real), got {describe(value)}")
     return _sample_coordinate(start, bin_size, bin_index, sample_index, grid)
 
+
 # --------------------------------------------------------------------------------------------------
 # The definitions: explicit loops, one box at a time (exercises 1.1-1.3 rebuild these)
 # --------------------------------------------------------------------------------------------------
@@ -473,8 +488,12 @@ def roi_pool_single(
 def _roi_pool_single(feature: Tensor, box: Tensor, pooled_h: int, pooled_w: int, spatial_scale: float) -> Tensor:
     height, width = feature.shape[-2:]
     rois = torch.cat([box.new_zeros(1), box])[None]  # (1, 5)
-    _, h_start, h_end, w_start, w_end = (t[0].tolist() for t in _pool_windows(  # steps 1-3
-        rois, spatial_scale, pooled_h, pooled_w, height, width))
+    _, h_start, h_end, w_start, w_end = (
+        t[0].tolist()
+        for t in _pool_windows(  # steps 1-3
+            rois, spatial_scale, pooled_h, pooled_w, height, width
+        )
+    )
     out = feature.new_zeros(*feature.shape[:-2], pooled_h, pooled_w)
     for ph in range(pooled_h):
         for pw in range(pooled_w):
@@ -666,8 +685,9 @@ def roi_align_sample_points(
     pooled_h, pooled_w = check_int_pair("output_size", output_size)
     check_positive("spatial_scale", spatial_scale)
     _check_align_options(sampling_ratio, aligned)
-    g = _roi_align_grid(_box_tensor(box, torch.float64)[None], pooled_h, pooled_w, float(spatial_scale),
-                        sampling_ratio, aligned)
+    g = _roi_align_grid(
+        _box_tensor(box, torch.float64)[None], pooled_h, pooled_w, float(spatial_scale), sampling_ratio, aligned
+    )
 
     def axis(start: Tensor, step: Tensor, grid: int, pooled: int) -> tuple[Tensor, Tensor]:
         p = torch.arange(pooled, dtype=torch.float64)

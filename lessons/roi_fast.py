@@ -46,7 +46,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessons._checks import check_floating, check_int, check_int_pair, check_ndim, check_positive, check_shape, check_tensor
+from lessons._checks import (
+    check_floating,
+    check_int,
+    check_int_pair,
+    check_ndim,
+    check_positive,
+    check_shape,
+    check_tensor,
+)
 from lessons.roi import (
     FLT_MAX,
     _check_align_options,
@@ -344,12 +352,21 @@ def _roi_align(
 
     row = rois[k, 0].detach().long() * height
     index = torch.stack(  # (S, 4) the four corners, rows of the (B*H*W, C) table
-        [(row + y_low) * width + x_low, (row + y_low) * width + x_high,
-         (row + y_high) * width + x_low, (row + y_high) * width + x_high], dim=1)
+        [
+            (row + y_low) * width + x_low,
+            (row + y_low) * width + x_high,
+            (row + y_high) * width + x_low,
+            (row + y_high) * width + x_high,
+        ],
+        dim=1,
+    )
     weight = torch.stack([hy * hx, hy * lx, ly * hx, ly * lx], dim=1) * valid[:, None]  # (S, 4)
     pooled = F.embedding_bag(  # (K*PH*PW, C): sum of weight * corner over each bin's samples
-        index.reshape(-1), _channels_last_table(input), 4 * bin_starts,
-        mode="sum", per_sample_weights=weight.reshape(-1),
+        index.reshape(-1),
+        _channels_last_table(input),
+        4 * bin_starts,
+        mode="sum",
+        per_sample_weights=weight.reshape(-1),
     )
     pooled.div_(count.repeat_interleave(bins).to(dtype)[:, None])  # in place: embedding_bag keeps no output
     return pooled.reshape(num_rois, pooled_h, pooled_w, channels).permute(0, 3, 1, 2).contiguous()
@@ -407,12 +424,12 @@ class RoIAlign(nn.Module):
 
     def forward(self, input: Tensor, rois: Tensor | Sequence[Tensor]) -> Tensor:
         checked, pooled_h, pooled_w = _check_common(input, rois, self.output_size, self.spatial_scale, "rois")
-        return _roi_align(input, checked, pooled_h, pooled_w, float(self.spatial_scale), self.sampling_ratio, self.aligned)
+        return _roi_align(
+            input, checked, pooled_h, pooled_w, float(self.spatial_scale), self.sampling_ratio, self.aligned
+        )
 
     def extra_repr(self) -> str:
         return (
             f"output_size={self.output_size}, spatial_scale={self.spatial_scale}, "
             f"sampling_ratio={self.sampling_ratio}, aligned={self.aligned}"
         )
-
-

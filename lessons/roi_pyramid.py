@@ -242,12 +242,16 @@ class MultiScaleRoIAlign(nn.Module):
             raise ValueError(f"x: expected feature maps named {self.featmap_names}, missing {missing}")
         features = [value for name, value in x.items() if name in self.featmap_names]  # dict order, as torchvision
         return multi_scale_roi_align(
-            features, boxes, image_shapes, self.output_size, self.sampling_ratio,
-            canonical_scale=self.canonical_scale, canonical_level=self.canonical_level,
+            features,
+            boxes,
+            image_shapes,
+            self.output_size,
+            self.sampling_ratio,
+            canonical_scale=self.canonical_scale,
+            canonical_level=self.canonical_level,
         )
 
     def extra_repr(self) -> str:
         return (
-            f"featmap_names={self.featmap_names}, output_size={self.output_size}, "
-            f"sampling_ratio={self.sampling_ratio}"
+            f"featmap_names={self.featmap_names}, output_size={self.output_size}, sampling_ratio={self.sampling_ratio}"
         )

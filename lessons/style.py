@@ -194,9 +194,7 @@ def _as_layers(name: str, value: object) -> dict[str, object]:
     elif isinstance(value, (list, tuple)):
         layers = {str(i): v for i, v in enumerate(value)}
     else:
-        raise TypeError(
-            f"{name}: expected a dict {{layer name: Tensor}} or a list of Tensors, got {describe(value)}"
-        )
+        raise TypeError(f"{name}: expected a dict {{layer name: Tensor}} or a list of Tensors, got {describe(value)}")
     if not layers:
         raise ValueError(f"{name}: expected at least one layer, got an empty {type(value).__name__}")
     return layers
@@ -238,9 +236,7 @@ def style_loss(
     feats = _as_layers("features", features)
     grams = _as_layers("style_grams", style_grams)
     if set(feats) != set(grams):
-        raise ValueError(
-            f"style_grams: expected the same layers as features {sorted(feats)}, got {sorted(grams)}"
-        )
+        raise ValueError(f"style_grams: expected the same layers as features {sorted(feats)}, got {sorted(grams)}")
     if weights is None:
         w = {key: 1.0 for key in feats}
     else:
@@ -416,8 +412,6 @@ def band_error(images: Tensor, target: Tensor, *, sigmas: tuple[float, float] = 
     return BandError(ratio, error)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Optimization: texture synthesis and style transfer
 # ----------------------------------------------------------------------------------------------
@@ -547,8 +541,7 @@ def _check_optim(steps: int, lr: float) -> None:
 def _check_single(name: str, images: Tensor) -> None:
     if images.shape[0] != 1:
         raise ValueError(
-            f"{name}: expected one image, shape (1, 3, H, W), got shape {tuple(images.shape)}; "
-            f"call once per image"
+            f"{name}: expected one image, shape (1, 3, H, W), got shape {tuple(images.shape)}; call once per image"
         )
 
 
@@ -595,8 +588,13 @@ def synthesize_texture(
         grams = {name: gram_matrix(f) for name, f in loss_net(style).items() if name in weights}
     noise = torch.rand(style.shape[0], 3, height, width, generator=gen, dtype=style.dtype)
     objective = _perceptual_objective(
-        loss_net, style_grams=grams, layer_weights=weights, style_weight=1.0,
-        content=None, content_weight=0.0, tv_weight=tv_weight,
+        loss_net,
+        style_grams=grams,
+        layer_weights=weights,
+        style_weight=1.0,
+        content=None,
+        content_weight=0.0,
+        tv_weight=tv_weight,
     )
     image, history = optimize_image(noise.to(style.device), objective, steps=steps, lr=lr)
     return image, _with_style_total(history)
@@ -647,8 +645,7 @@ def style_transfer(
     check_same_dtype("style", style, "content", content)
     if content_layer not in loss_net.layers:
         raise ValueError(
-            f"content_layer: expected one of the loss network's layers {list(loss_net.layers)}, "
-            f"got {content_layer!r}"
+            f"content_layer: expected one of the loss network's layers {list(loss_net.layers)}, got {content_layer!r}"
         )
     check_non_negative("content_weight", content_weight)
     check_non_negative("style_weight", style_weight)
@@ -659,9 +656,13 @@ def style_transfer(
         grams = {name: gram_matrix(f) for name, f in loss_net(style).items() if name in weights}
         target = {content_layer: loss_net(content)[content_layer]}
     objective = _perceptual_objective(
-        loss_net, style_grams=grams, layer_weights=weights, style_weight=style_weight,
-        content=target, content_weight=content_weight, tv_weight=tv_weight,
+        loss_net,
+        style_grams=grams,
+        layer_weights=weights,
+        style_weight=style_weight,
+        content=target,
+        content_weight=content_weight,
+        tv_weight=tv_weight,
     )
     image, history = optimize_image(content, objective, steps=steps, lr=lr)
     return image, _with_style_total(history)
-

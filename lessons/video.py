@@ -257,14 +257,17 @@ def fuse(
     check_shape("current_embedding", current_embedding, (b, None, h, w), f"({b}, E, {h}, {w}) like current")
     for name, value in (("warped_embedding", warped_embedding), ("reference_embedding", reference_embedding)):
         check_floating(name, value)
-        check_shape(name, value, tuple(current_embedding.shape), f"{tuple(current_embedding.shape)} like current_embedding")
+        check_shape(
+            name, value, tuple(current_embedding.shape), f"{tuple(current_embedding.shape)} like current_embedding"
+        )
     check_floating("weight", weight)
     check_shape("weight", weight, (None, 2 * current.shape[1], 1, 1), f"(C_out, {2 * current.shape[1]}, 1, 1)")
     if bias is not None:
         check_floating("bias", bias)
         check_shape("bias", bias, (weight.shape[0],), f"({weight.shape[0]},), one per output channel")
-    return _fuse(current, warped, current_embedding, warped_embedding, reference_embedding, weight, bias,
-                 float(negative_slope))
+    return _fuse(
+        current, warped, current_embedding, warped_embedding, reference_embedding, weight, bias, float(negative_slope)
+    )
 
 
 def _check_pair(name: str, value: object, other_name: str, other: object, channels: int | None) -> None:
@@ -277,8 +280,16 @@ def _check_pair(name: str, value: object, other_name: str, other: object, channe
     check_shape(other_name, other, tuple(value.shape), f"{tuple(value.shape)} like {name}")  # type: ignore[arg-type,union-attr]
 
 
-def _fuse(current: Tensor, warped: Tensor, current_embedding: Tensor, warped_embedding: Tensor,
-          reference_embedding: Tensor, weight: Tensor, bias: Tensor | None, negative_slope: float) -> tuple[Tensor, Tensor]:
+def _fuse(
+    current: Tensor,
+    warped: Tensor,
+    current_embedding: Tensor,
+    warped_embedding: Tensor,
+    reference_embedding: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    negative_slope: float,
+) -> tuple[Tensor, Tensor]:
     """:func:`fuse` without the checks."""
     a_cur = _temporal_attention(current_embedding, reference_embedding)  # (B, 1, H, W)
     a_warp = _temporal_attention(warped_embedding, reference_embedding)
@@ -308,8 +319,9 @@ class TemporalFusion(nn.Module):
         _check_pair("current", current, "warped", warped, self.channels)
         both = self.embed(torch.cat([current, warped], dim=0))  # (2B, E, H, W)
         e_cur, e_warp = both.chunk(2, dim=0)
-        return _fuse(current, warped, e_cur, e_warp, self.embed_reference(current),
-                     self.fusion.weight, self.fusion.bias, 0.1)
+        return _fuse(
+            current, warped, e_cur, e_warp, self.embed_reference(current), self.fusion.weight, self.fusion.bias, 0.1
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,14 +423,23 @@ def _check_cls_prob(cls_prob: object, n: int) -> None:
 
 
 def _check_match_coeff(match_coeff: object) -> tuple[float, float, float]:
-    if not (isinstance(match_coeff, (tuple, list)) and len(match_coeff) == 3
-            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in match_coeff)):
+    if not (
+        isinstance(match_coeff, (tuple, list))
+        and len(match_coeff) == 3
+        and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in match_coeff)
+    ):
         raise TypeError(f"match_coeff: expected three finite numbers (alpha, beta, gamma), got {describe(match_coeff)}")
     return float(match_coeff[0]), float(match_coeff[1]), float(match_coeff[2])
 
 
-def _match_scores(scores: Tensor, cls_prob: Tensor, ious: Tensor, same_label: Tensor,
-                  match_coeff: tuple[float, float, float], embedding_weight: float) -> Tensor:
+def _match_scores(
+    scores: Tensor,
+    cls_prob: Tensor,
+    ious: Tensor,
+    same_label: Tensor,
+    match_coeff: tuple[float, float, float],
+    embedding_weight: float,
+) -> Tensor:
     n = scores.shape[0]
     alpha, beta, gamma = match_coeff
     iou_term = torch.cat([ious.new_zeros(n, 1), ious], dim=1)  # (N, M + 1), dummy IoU 0
@@ -565,8 +586,9 @@ class TrackHead(nn.Module):
         num_fcs (int): number of linear layers. Default: ``2``.
     """
 
-    def __init__(self, in_channels: int, roi_size: int = 7, hidden: int = 64, out_channels: int = 32,
-                 num_fcs: int = 2) -> None:
+    def __init__(
+        self, in_channels: int, roi_size: int = 7, hidden: int = 64, out_channels: int = 32, num_fcs: int = 2
+    ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels, minimum=1)
         self.roi_size = check_int("roi_size", roi_size, minimum=1)

@@ -28,8 +28,6 @@ from lessons.panoptic_quality import VOID, panoptic_quality
 __all__ = ["tube_iou", "video_panoptic_quality"]
 
 
-
-
 def tube_iou(pred: Tensor, gt: Tensor, pred_id: int, gt_id: int) -> float:
     """IoU of two tubes over a window of frames, with the prediction's void pixels left out.
 
@@ -67,7 +65,9 @@ def tube_iou(pred: Tensor, gt: Tensor, pred_id: int, gt_id: int) -> float:
 def _clip_segments(name: str, segments: object, n_frames: int) -> list[dict[int, dict[str, Any]]]:
     """Per-frame ``{id: segment}`` from one clip-wide list or from ``T`` per-frame lists."""
     if not isinstance(segments, (list, tuple)):
-        raise TypeError(f"{name}: expected a list of segment dicts or a list of {n_frames} lists, got {describe(segments)}")
+        raise TypeError(
+            f"{name}: expected a list of segment dicts or a list of {n_frames} lists, got {describe(segments)}"
+        )
     per_frame = all(isinstance(s, (list, tuple)) for s in segments) and len(segments) > 0
     lists = list(segments) if per_frame else [segments] * n_frames
     if len(lists) != n_frames:

@@ -314,7 +314,9 @@ def postprocess_masks(
     check_non_negative("threshold", threshold)
     ph, pw = prototypes.shape[1:]
     scale = boxes.new_tensor([pw / width, ph / height, pw / width, ph / height])
-    masks = _crop_masks(torch.sigmoid(_assemble_logits(prototypes, coefficients)), boxes * scale, float(padding))  # (N, h, w)
+    masks = _crop_masks(
+        torch.sigmoid(_assemble_logits(prototypes, coefficients)), boxes * scale, float(padding)
+    )  # (N, h, w)
     if masks.shape[0] == 0:
         return torch.zeros((0, height, width), dtype=torch.bool, device=masks.device)
     masks = F.interpolate(masks[:, None], size=(height, width), mode="bilinear", align_corners=False)
@@ -697,4 +699,3 @@ def yolactedge_inference(
         prototypes.append(protos[0])
         coefficient_maps.append(coefs[0])
     return prototypes, coefficient_maps, schedule
-

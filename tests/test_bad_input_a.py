@@ -86,17 +86,35 @@ def _tensor_mutations(value: torch.Tensor, kind: str) -> list[tuple[str, str, ob
 def _scalar_mutations(value: object, kind: str) -> list[tuple[str, str, object]]:
     nan, inf = float("nan"), float("inf")
     if kind == "int":
-        return [("negative", "-1", -1), ("negative", "a float", 2.5), ("negative", "a bool", True),
-                ("type", "a string", "3"), ("nonfinite", "NaN", nan)]
+        return [
+            ("negative", "-1", -1),
+            ("negative", "a float", 2.5),
+            ("negative", "a bool", True),
+            ("type", "a string", "3"),
+            ("nonfinite", "NaN", nan),
+        ]
     if kind == "pair":
-        return [("negative", "(-1, 8)", (-1, 8)), ("negative", "(8.5, 8)", (8.5, 8)),
-                ("type", "a string", "8"), ("nonfinite", "(NaN, 8)", (nan, 8))]
+        return [
+            ("negative", "(-1, 8)", (-1, 8)),
+            ("negative", "(8.5, 8)", (8.5, 8)),
+            ("type", "a string", "8"),
+            ("nonfinite", "(NaN, 8)", (nan, 8)),
+        ]
     if kind == "pos":
-        return [("negative", "-1", -1.0), ("negative", "0", 0.0), ("type", "a string", "1"),
-                ("nonfinite", "NaN", nan), ("nonfinite", "inf", inf)]
+        return [
+            ("negative", "-1", -1.0),
+            ("negative", "0", 0.0),
+            ("type", "a string", "1"),
+            ("nonfinite", "NaN", nan),
+            ("nonfinite", "inf", inf),
+        ]
     if kind == "nonneg":
-        return [("negative", "-1", -1.0), ("type", "a string", "1"), ("nonfinite", "NaN", nan),
-                ("nonfinite", "inf", inf)]
+        return [
+            ("negative", "-1", -1.0),
+            ("type", "a string", "1"),
+            ("nonfinite", "NaN", nan),
+            ("nonfinite", "inf", inf),
+        ]
     if kind == "num":
         return [("type", "a string", "1"), ("nonfinite", "NaN", nan)]
     raise AssertionError(kind)
@@ -139,9 +157,17 @@ def _mutations(spec: Spec, good: dict[str, Any]) -> list[tuple[str, str, str, di
         value = good[name]
         if isinstance(value, torch.Tensor):
             bad = _tensor_mutations(value, kind)
-        elif kind in ("coords", "feat") and isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
-            bad = [(cat, f"element 0: {d}", [v, *value[1:]]) for cat, d, v in _tensor_mutations(value[0], kind)
-                   if cat != "type"] + [("type", "a string", "not a list")]
+        elif (
+            kind in ("coords", "feat")
+            and isinstance(value, (list, tuple))
+            and value
+            and isinstance(value[0], torch.Tensor)
+        ):
+            bad = [
+                (cat, f"element 0: {d}", [v, *value[1:]])
+                for cat, d, v in _tensor_mutations(value[0], kind)
+                if cat != "type"
+            ] + [("type", "a string", "not a list")]
         else:
             bad = _scalar_mutations(value, kind)
         for category, description, v in bad:
@@ -179,7 +205,9 @@ def _has_nan(result: object) -> bool:
     return isinstance(result, float) and result != result
 
 
-def outcome(fn: Callable[..., Any], kwargs: dict[str, Any], category: str, names: tuple[str, ...], allowed: bool) -> str:
+def outcome(
+    fn: Callable[..., Any], kwargs: dict[str, Any], category: str, names: tuple[str, ...], allowed: bool
+) -> str:
     """``clear`` (ValueError/TypeError naming the argument), ``unclear`` (one that does not),
     ``internal`` (another exception), ``silent`` (a result), ``allowed`` / ``ok-empty`` / ``valid``."""
     try:
@@ -225,8 +253,11 @@ def spec(target: str, good: Callable[[], dict[str, Any]], args: dict[str, str], 
 # boxes ------------------------------------------------------------------------------------------
 spec("lessons.boxes:box_area", lambda: dict(boxes=_boxes()), {"boxes": "coords"})
 for _name in ("box_iou", "box_iou_loop"):
-    spec(f"lessons.boxes:{_name}", lambda: dict(boxes1=_boxes(), boxes2=_boxes(2, seed=3)),
-         {"boxes1": "coords", "boxes2": "coords"})
+    spec(
+        f"lessons.boxes:{_name}",
+        lambda: dict(boxes1=_boxes(), boxes2=_boxes(2, seed=3)),
+        {"boxes1": "coords", "boxes2": "coords"},
+    )
 
 # roi --------------------------------------------------------------------------------------------
 _X = lambda: torch.randn(2, 3, 8, 8, generator=_g())  # noqa: E731
@@ -234,232 +265,586 @@ _PYR = lambda: [torch.randn(1, 2, 16, 16, generator=_g()), torch.randn(1, 2, 8, 
 #: the single-box functions read (..., H, W) features and take a box as 4 numbers or a real tensor
 _SINGLE_OK = {"feature": ("one more dim", "one dim fewer"), "box": ("a nested list", "int64")}
 _ROIS = lambda: torch.cat([torch.tensor([[0.0], [1.0], [0.0]]), _boxes(3, 8.0)], dim=1)  # noqa: E731
-spec("lessons.roi:roi_align_grid", lambda: dict(boxes=_boxes(), output_size=2, spatial_scale=0.5, sampling_ratio=2),
-     {"boxes": "coords", "output_size": "pair", "spatial_scale": "pos", "sampling_ratio": "num"})
-spec("lessons.roi:roi_align_sample_coordinate", lambda: dict(start=0.0, bin_size=2.0, bin_index=1, sample_index=0, grid=2),
-     {"start": "num", "bin_size": "num", "bin_index": "num", "sample_index": "num", "grid": "num"})
+spec(
+    "lessons.roi:roi_align_grid",
+    lambda: dict(boxes=_boxes(), output_size=2, spatial_scale=0.5, sampling_ratio=2),
+    {"boxes": "coords", "output_size": "pair", "spatial_scale": "pos", "sampling_ratio": "num"},
+)
+spec(
+    "lessons.roi:roi_align_sample_coordinate",
+    lambda: dict(start=0.0, bin_size=2.0, bin_index=1, sample_index=0, grid=2),
+    {"start": "num", "bin_size": "num", "bin_index": "num", "sample_index": "num", "grid": "num"},
+)
 _feature("roi:roi_align_sample_coordinate", "start", "bin_size", "bin_index", "sample_index", "grid")  # a formula
-spec("lessons.roi:bilinear_interpolate", lambda: dict(feature=torch.arange(25.0).reshape(5, 5), y=1.5, x=2.25),
-     {"feature": "feat", "y": "num", "x": "num"}, ok={"feature": ("one more dim",)})
-spec("lessons.roi:roi_pool_single", lambda: dict(feature=torch.randn(2, 6, 6, generator=_g()), box=torch.tensor([0.5, 0.5, 4.0, 3.0]), output_size=2, spatial_scale=1.0),
-     {"feature": "feat", "box": "coords", "output_size": "pair", "spatial_scale": "pos"}, ok=_SINGLE_OK)
-spec("lessons.roi:roi_align_single", lambda: dict(feature=torch.randn(2, 6, 6, generator=_g()), box=torch.tensor([0.5, 0.5, 4.0, 3.0]), output_size=2, spatial_scale=1.0),
-     {"feature": "feat", "box": "coords", "output_size": "pair", "spatial_scale": "pos"}, ok=_SINGLE_OK)
+spec(
+    "lessons.roi:bilinear_interpolate",
+    lambda: dict(feature=torch.arange(25.0).reshape(5, 5), y=1.5, x=2.25),
+    {"feature": "feat", "y": "num", "x": "num"},
+    ok={"feature": ("one more dim",)},
+)
+spec(
+    "lessons.roi:roi_pool_single",
+    lambda: dict(
+        feature=torch.randn(2, 6, 6, generator=_g()),
+        box=torch.tensor([0.5, 0.5, 4.0, 3.0]),
+        output_size=2,
+        spatial_scale=1.0,
+    ),
+    {"feature": "feat", "box": "coords", "output_size": "pair", "spatial_scale": "pos"},
+    ok=_SINGLE_OK,
+)
+spec(
+    "lessons.roi:roi_align_single",
+    lambda: dict(
+        feature=torch.randn(2, 6, 6, generator=_g()),
+        box=torch.tensor([0.5, 0.5, 4.0, 3.0]),
+        output_size=2,
+        spatial_scale=1.0,
+    ),
+    {"feature": "feat", "box": "coords", "output_size": "pair", "spatial_scale": "pos"},
+    ok=_SINGLE_OK,
+)
 for _name in ("roi_pool_loop", "roi_pool", "roi_align_loop", "roi_align"):
-    spec(f"lessons.roi:{_name}", lambda: dict(input=_X(), boxes=_ROIS(), output_size=2, spatial_scale=0.5),
-         {"input": "feat", "boxes": "coords", "output_size": "pair", "spatial_scale": "pos"})
-spec("lessons.roi:roi_align", lambda: dict(input=_X(), boxes=[_boxes(2, 8.0), _boxes(1, 8.0, 5)], output_size=(2, 3)),
-     {"boxes": "coords"})
-spec("lessons.roi:roi_pool_bins", lambda: dict(box=torch.tensor([0.0, 0.0, 4.0, 4.0]), output_size=3, feature_size=(5, 5)),
-     {"box": "coords", "output_size": "pair", "feature_size": "pair"}, ok={"box": ("a nested list", "int64")})
-spec("lessons.roi:roi_align_sample_points", lambda: dict(box=torch.tensor([0.5, 0.5, 2.5, 2.5]), output_size=2, sampling_ratio=2),
-     {"box": "coords", "output_size": "pair"}, ok={"box": ("a nested list", "int64")})
+    spec(
+        f"lessons.roi:{_name}",
+        lambda: dict(input=_X(), boxes=_ROIS(), output_size=2, spatial_scale=0.5),
+        {"input": "feat", "boxes": "coords", "output_size": "pair", "spatial_scale": "pos"},
+    )
+spec(
+    "lessons.roi:roi_align",
+    lambda: dict(input=_X(), boxes=[_boxes(2, 8.0), _boxes(1, 8.0, 5)], output_size=(2, 3)),
+    {"boxes": "coords"},
+)
+spec(
+    "lessons.roi:roi_pool_bins",
+    lambda: dict(box=torch.tensor([0.0, 0.0, 4.0, 4.0]), output_size=3, feature_size=(5, 5)),
+    {"box": "coords", "output_size": "pair", "feature_size": "pair"},
+    ok={"box": ("a nested list", "int64")},
+)
+spec(
+    "lessons.roi:roi_align_sample_points",
+    lambda: dict(box=torch.tensor([0.5, 0.5, 2.5, 2.5]), output_size=2, sampling_ratio=2),
+    {"box": "coords", "output_size": "pair"},
+    ok={"box": ("a nested list", "int64")},
+)
 spec("lessons.roi:boxes_to_rois", lambda: dict(boxes=_ROIS(), input=_X()), {"boxes": "coords", "input": "feat"})
-spec("lessons.roi:RoIPool", lambda: dict(input=_X(), rois=_ROIS()), {"input": "feat", "rois": "coords"},
-     init=lambda cls: cls(2, 0.5))
-spec("lessons.roi:RoIAlign", lambda: dict(input=_X(), rois=_ROIS()), {"input": "feat", "rois": "coords"},
-     init=lambda cls: cls(2, 0.5, 2))
-spec("lessons.roi:fpn_level", lambda: dict(boxes=_boxes() * 20, k_min=2, k_max=5, canonical_scale=224, canonical_level=4),
-     {"boxes": "coords", "k_min": "num", "k_max": "num", "canonical_scale": "pos", "canonical_level": "num"})
+spec(
+    "lessons.roi:RoIPool",
+    lambda: dict(input=_X(), rois=_ROIS()),
+    {"input": "feat", "rois": "coords"},
+    init=lambda cls: cls(2, 0.5),
+)
+spec(
+    "lessons.roi:RoIAlign",
+    lambda: dict(input=_X(), rois=_ROIS()),
+    {"input": "feat", "rois": "coords"},
+    init=lambda cls: cls(2, 0.5, 2),
+)
+spec(
+    "lessons.roi:fpn_level",
+    lambda: dict(boxes=_boxes() * 20, k_min=2, k_max=5, canonical_scale=224, canonical_level=4),
+    {"boxes": "coords", "k_min": "num", "k_max": "num", "canonical_scale": "pos", "canonical_level": "num"},
+)
 spec("lessons.roi_fast:channels_last_table", lambda: dict(input=_X()), {"input": "feat"})
-spec("lessons.roi_fast:bilinear_corners", lambda: dict(coord=torch.tensor([0.5, 2.0, 7.5]), size=8, valid=torch.tensor([True, True, True])),
-     {"coord": "coords", "size": "int", "valid": "mask"}, batch=(("valid", 0, "coord"),))
-spec("lessons.roi:MultiScaleRoIAlign", lambda: dict(x={"p2": _PYR()[0], "p3": _PYR()[1]}, boxes=[_boxes(3, 40.0)], image_shapes=[(64, 64)]),
-     {"boxes": "coords"}, init=lambda cls: cls(["p2", "p3"], 2, 2))
-spec("lessons.roi:infer_scale", lambda: dict(feature_size=(10, 10), image_size=(40, 40)),
-     {"feature_size": "pair", "image_size": "pair"})
-spec("lessons.roi:multi_scale_roi_align",
-     lambda: dict(features=_PYR(), boxes=[_boxes(3, 40.0)], image_shapes=[(64, 64)], output_size=2, sampling_ratio=2),
-     {"features": "feat", "boxes": "coords", "output_size": "pair", "sampling_ratio": "num"})
+spec(
+    "lessons.roi_fast:bilinear_corners",
+    lambda: dict(coord=torch.tensor([0.5, 2.0, 7.5]), size=8, valid=torch.tensor([True, True, True])),
+    {"coord": "coords", "size": "int", "valid": "mask"},
+    batch=(("valid", 0, "coord"),),
+)
+spec(
+    "lessons.roi:MultiScaleRoIAlign",
+    lambda: dict(x={"p2": _PYR()[0], "p3": _PYR()[1]}, boxes=[_boxes(3, 40.0)], image_shapes=[(64, 64)]),
+    {"boxes": "coords"},
+    init=lambda cls: cls(["p2", "p3"], 2, 2),
+)
+spec(
+    "lessons.roi:infer_scale",
+    lambda: dict(feature_size=(10, 10), image_size=(40, 40)),
+    {"feature_size": "pair", "image_size": "pair"},
+)
+spec(
+    "lessons.roi:multi_scale_roi_align",
+    lambda: dict(features=_PYR(), boxes=[_boxes(3, 40.0)], image_shapes=[(64, 64)], output_size=2, sampling_ratio=2),
+    {"features": "feat", "boxes": "coords", "output_size": "pair", "sampling_ratio": "num"},
+)
 
 # mask head --------------------------------------------------------------------------------------
-spec("lessons.mask_head:MaskHead", lambda: dict(x=torch.randn(2, 4, 6, 6, generator=_g())), {"x": "feat"},
-     init=lambda cls: cls(4, 3, 8, 1))
-spec("lessons.mask_head:MaskHead", lambda: dict(in_channels=4, num_classes=3, conv_dims=8, num_convs=1),
-     {"in_channels": "int", "num_classes": "int", "conv_dims": "int", "num_convs": "int"})
-spec("lessons.mask_head:project_masks_on_boxes",
-     lambda: dict(gt_masks=torch.rand(2, 12, 12, generator=_g()), boxes=_boxes(3, 12.0), matched_idxs=torch.tensor([0, 1, 1]), M=4),
-     {"gt_masks": "feat", "boxes": "coords", "matched_idxs": "index", "M": "int"}, batch=(("matched_idxs", 0, "boxes"),),
-     ok={"gt_masks": ("int64", "bool")})
+spec(
+    "lessons.mask_head:MaskHead",
+    lambda: dict(x=torch.randn(2, 4, 6, 6, generator=_g())),
+    {"x": "feat"},
+    init=lambda cls: cls(4, 3, 8, 1),
+)
+spec(
+    "lessons.mask_head:MaskHead",
+    lambda: dict(in_channels=4, num_classes=3, conv_dims=8, num_convs=1),
+    {"in_channels": "int", "num_classes": "int", "conv_dims": "int", "num_convs": "int"},
+)
+spec(
+    "lessons.mask_head:project_masks_on_boxes",
+    lambda: dict(
+        gt_masks=torch.rand(2, 12, 12, generator=_g()), boxes=_boxes(3, 12.0), matched_idxs=torch.tensor([0, 1, 1]), M=4
+    ),
+    {"gt_masks": "feat", "boxes": "coords", "matched_idxs": "index", "M": "int"},
+    batch=(("matched_idxs", 0, "boxes"),),
+    ok={"gt_masks": ("int64", "bool")},
+)
 _LOGITS = lambda: torch.randn(3, 4, 5, 5, generator=_g())  # noqa: E731
 for _name in ("mask_loss", "softmax_mask_loss"):
-    spec(f"lessons.mask_head:{_name}",
-         lambda: dict(mask_logits=_LOGITS(), labels=torch.tensor([1, 3, 2]), mask_targets=torch.rand(3, 5, 5, generator=_g())),
-         {"mask_logits": "feat", "labels": "index", "mask_targets": "coords"},
-         batch=(("labels", 0, "mask_logits"), ("mask_targets", 0, "mask_logits")))
-spec("lessons.mask_head:select_class_masks", lambda: dict(mask_logits=_LOGITS(), labels=torch.tensor([1, 3, 2])),
-     {"mask_logits": "feat", "labels": "index"}, batch=(("labels", 0, "mask_logits"),))
+    spec(
+        f"lessons.mask_head:{_name}",
+        lambda: dict(
+            mask_logits=_LOGITS(), labels=torch.tensor([1, 3, 2]), mask_targets=torch.rand(3, 5, 5, generator=_g())
+        ),
+        {"mask_logits": "feat", "labels": "index", "mask_targets": "coords"},
+        batch=(("labels", 0, "mask_logits"), ("mask_targets", 0, "mask_logits")),
+    )
+spec(
+    "lessons.mask_head:select_class_masks",
+    lambda: dict(mask_logits=_LOGITS(), labels=torch.tensor([1, 3, 2])),
+    {"mask_logits": "feat", "labels": "index"},
+    batch=(("labels", 0, "mask_logits"),),
+)
 spec("lessons.mask_head:expand_boxes", lambda: dict(boxes=_boxes(), scale=1.2), {"boxes": "coords", "scale": "pos"})
-spec("lessons.mask_head:paste_mask_in_image", lambda: dict(mask=torch.rand(4, 4, generator=_g()), box=torch.tensor([2.0, 3.0, 6.0, 5.0]), image_shape=(10, 10), padding=1),
-     {"mask": "feat", "box": "coords", "image_shape": "pair", "padding": "int"})
+spec(
+    "lessons.mask_head:paste_mask_in_image",
+    lambda: dict(
+        mask=torch.rand(4, 4, generator=_g()), box=torch.tensor([2.0, 3.0, 6.0, 5.0]), image_shape=(10, 10), padding=1
+    ),
+    {"mask": "feat", "box": "coords", "image_shape": "pair", "padding": "int"},
+)
 for _name in ("paste_masks_in_image", "paste_masks_grid_sample"):
-    spec(f"lessons.mask_head:{_name}", lambda: dict(masks=torch.rand(3, 4, 4, generator=_g()), boxes=_boxes(3, 10.0), image_shape=(12, 12)),
-         {"masks": "feat", "boxes": "coords", "image_shape": "pair"}, batch=(("boxes", 0, "masks"),))
+    spec(
+        f"lessons.mask_head:{_name}",
+        lambda: dict(masks=torch.rand(3, 4, 4, generator=_g()), boxes=_boxes(3, 10.0), image_shape=(12, 12)),
+        {"masks": "feat", "boxes": "coords", "image_shape": "pair"},
+        batch=(("boxes", 0, "masks"),),
+    )
 
 # heatmaps ---------------------------------------------------------------------------------------
 spec("lessons.heatmaps:label_patch", lambda: dict(sigma=1.5), {"sigma": "pos"})
-spec("lessons.heatmaps:draw_labelmap", lambda: dict(heatmap=torch.zeros(9, 9), point=torch.tensor([3.0, 4.0]), sigma=1.0),
-     {"heatmap": "feat", "point": "coords", "sigma": "pos"}, ok={"point": ("a nested list", "int64")})
-spec("lessons.heatmaps:render_heatmaps", lambda: dict(keypoints=torch.tensor([[[2.0, 3.0], [5.5, 1.0]]]), size=(8, 8), sigma=1.0,
-                                                        visible=torch.tensor([[False, True]])),
-     {"keypoints": "coords", "size": "pair", "sigma": "pos", "visible": "mask"}, batch=(("visible", 0, "keypoints"),))
-spec("lessons.heatmaps:decode_heatmaps", lambda: dict(heatmaps=torch.rand(2, 3, 8, 8, generator=_g())), {"heatmaps": "feat"},
-     ok={"heatmaps": ("one more dim", "one dim fewer")})
-spec("lessons.heatmaps:pck", lambda: dict(pred=torch.rand(2, 3, 2, generator=_g()) * 8, target=torch.rand(2, 3, 2, generator=_g(1)) * 8,
-                                           threshold=0.5, normalize=8.0, visible=torch.tensor([[True, True, False], [True, False, True]])),
-     {"pred": "coords", "target": "coords", "threshold": "pos", "normalize": "pos", "visible": "mask"},
-     batch=(("target", 0, "pred"), ("visible", 0, "pred")))
+spec(
+    "lessons.heatmaps:draw_labelmap",
+    lambda: dict(heatmap=torch.zeros(9, 9), point=torch.tensor([3.0, 4.0]), sigma=1.0),
+    {"heatmap": "feat", "point": "coords", "sigma": "pos"},
+    ok={"point": ("a nested list", "int64")},
+)
+spec(
+    "lessons.heatmaps:render_heatmaps",
+    lambda: dict(
+        keypoints=torch.tensor([[[2.0, 3.0], [5.5, 1.0]]]),
+        size=(8, 8),
+        sigma=1.0,
+        visible=torch.tensor([[False, True]]),
+    ),
+    {"keypoints": "coords", "size": "pair", "sigma": "pos", "visible": "mask"},
+    batch=(("visible", 0, "keypoints"),),
+)
+spec(
+    "lessons.heatmaps:decode_heatmaps",
+    lambda: dict(heatmaps=torch.rand(2, 3, 8, 8, generator=_g())),
+    {"heatmaps": "feat"},
+    ok={"heatmaps": ("one more dim", "one dim fewer")},
+)
+spec(
+    "lessons.heatmaps:pck",
+    lambda: dict(
+        pred=torch.rand(2, 3, 2, generator=_g()) * 8,
+        target=torch.rand(2, 3, 2, generator=_g(1)) * 8,
+        threshold=0.5,
+        normalize=8.0,
+        visible=torch.tensor([[True, True, False], [True, False, True]]),
+    ),
+    {"pred": "coords", "target": "coords", "threshold": "pos", "normalize": "pos", "visible": "mask"},
+    batch=(("target", 0, "pred"), ("visible", 0, "pred")),
+)
 
 # hourglass --------------------------------------------------------------------------------------
-spec("lessons.hourglass:Residual", lambda: dict(x=torch.randn(1, 4, 8, 8, generator=_g())), {"x": "feat"}, init=lambda cls: cls(4, 8))
-spec("lessons.hourglass:Hourglass", lambda: dict(x=torch.randn(1, 4, 8, 8, generator=_g())), {"x": "feat"}, init=lambda cls: cls(2, 4))
-spec("lessons.hourglass:StackedHourglass", lambda: dict(images=torch.randn(1, 1, 16, 16, generator=_g())), {"images": "feat"},
-     init=lambda cls: cls(1, 2, 8, 1, in_channels=1))
+spec(
+    "lessons.hourglass:Residual",
+    lambda: dict(x=torch.randn(1, 4, 8, 8, generator=_g())),
+    {"x": "feat"},
+    init=lambda cls: cls(4, 8),
+)
+spec(
+    "lessons.hourglass:Hourglass",
+    lambda: dict(x=torch.randn(1, 4, 8, 8, generator=_g())),
+    {"x": "feat"},
+    init=lambda cls: cls(2, 4),
+)
+spec(
+    "lessons.hourglass:StackedHourglass",
+    lambda: dict(images=torch.randn(1, 1, 16, 16, generator=_g())),
+    {"images": "feat"},
+    init=lambda cls: cls(1, 2, 8, 1, in_channels=1),
+)
 _MAPS = lambda: torch.rand(2, 3, 6, 6, generator=_g())  # noqa: E731
 _VIS = lambda: torch.tensor([[True, False, True], [True, True, True]])  # noqa: E731
 for _name in ("heatmap_mse", "heatmap_cross_entropy"):
-    spec(f"lessons.hourglass:{_name}", lambda: dict(pred=_MAPS(), target=_MAPS() * 0.5, visible=_VIS()),
-         {"pred": "feat", "target": "feat", "visible": "mask"}, batch=(("target", 0, "pred"), ("visible", 0, "pred")))
-spec("lessons.hourglass:intermediate_loss", lambda: dict(outputs=[_MAPS(), _MAPS()], target=_MAPS() * 0.5, visible=_VIS()),
-     {"outputs": "feat", "target": "feat", "visible": "mask"}, batch=(("target", 0, "outputs"),))
+    spec(
+        f"lessons.hourglass:{_name}",
+        lambda: dict(pred=_MAPS(), target=_MAPS() * 0.5, visible=_VIS()),
+        {"pred": "feat", "target": "feat", "visible": "mask"},
+        batch=(("target", 0, "pred"), ("visible", 0, "pred")),
+    )
+spec(
+    "lessons.hourglass:intermediate_loss",
+    lambda: dict(outputs=[_MAPS(), _MAPS()], target=_MAPS() * 0.5, visible=_VIS()),
+    {"outputs": "feat", "target": "feat", "visible": "mask"},
+    batch=(("target", 0, "outputs"),),
+)
 spec("lessons.hourglass:conv_receptive_field", lambda: dict(layers=[(3, 1), (3, 2)]), {})
-spec("lessons.hourglass:StackedHourglass", lambda: dict(num_stacks=1, num_keypoints=2, channels=8, depth=1),
-     {"num_stacks": "int", "num_keypoints": "int", "channels": "int", "depth": "int"})
-spec("lessons.hourglass:receptive_field", lambda: dict(module=torch.nn.Conv2d(1, 1, 3, padding=1), input_size=9, trials=1),
-     {"input_size": "pair", "trials": "int"})
+spec(
+    "lessons.hourglass:StackedHourglass",
+    lambda: dict(num_stacks=1, num_keypoints=2, channels=8, depth=1),
+    {"num_stacks": "int", "num_keypoints": "int", "channels": "int", "depth": "int"},
+)
+spec(
+    "lessons.hourglass:receptive_field",
+    lambda: dict(module=torch.nn.Conv2d(1, 1, 3, padding=1), input_size=9, trials=1),
+    {"input_size": "pair", "trials": "int"},
+)
 
 # keypoint detection -----------------------------------------------------------------------------
 #: sizes are numbers, lists or real tensors of any (broadcastable) shape, integer pixels included
 _SIZES_OK = {n: ("one more dim", "one dim fewer", "a nested list", "int64") for n in ("height", "width", "radius")}
-spec("lessons.keypoint_detection:gaussian_radius", lambda: dict(height=torch.tensor([10.0, 20.0]), width=torch.tensor([12.0, 8.0]), min_overlap=0.7),
-     {"height": "coords", "width": "coords", "min_overlap": "pos"}, ok=_SIZES_OK)
-spec("lessons.keypoint_detection:worst_case_iou", lambda: dict(height=torch.tensor([10.0]), width=torch.tensor([12.0]), radius=torch.tensor([2.0])),
-     {"height": "coords", "width": "coords", "radius": "coords"}, ok=_SIZES_OK)
-spec("lessons.keypoint_detection:draw_gaussian", lambda: dict(heatmap=torch.zeros(10, 10), center=torch.tensor([4.0, 5.0]), radius=2),
-     {"heatmap": "feat", "center": "coords", "radius": "int"}, ok={"center": ("a nested list", "int64")})
-spec("lessons.keypoint_detection:corner_pool", lambda: dict(x=torch.randn(1, 2, 5, 5, generator=_g()), direction="top"), {"x": "feat"},
-     ok={"x": ("one more dim", "one dim fewer")})
-spec("lessons.keypoint_detection:CornerPooling", lambda: dict(x=torch.randn(1, 4, 5, 5, generator=_g())), {"x": "feat"},
-     init=lambda cls: cls(4, 8))
-spec("lessons.keypoint_detection:focal_loss", lambda: dict(pred_logits=torch.randn(1, 2, 6, 6, generator=_g()), gt_heatmap=torch.rand(1, 2, 6, 6, generator=_g(1))),
-     {"pred_logits": "feat", "gt_heatmap": "feat"}, batch=(("gt_heatmap", 0, "pred_logits"),))
-spec("lessons.keypoint_detection:embedding_loss", lambda: dict(tl=torch.randn(2, 3, generator=_g()), br=torch.randn(2, 3, generator=_g(1)),
-                                                                 mask=torch.tensor([[True, True, False], [True, False, False]])),
-     {"tl": "feat", "br": "feat", "mask": "mask"}, batch=(("br", 0, "tl"), ("mask", 0, "tl")))
-spec("lessons.keypoint_detection:heatmap_nms", lambda: dict(heat=torch.rand(1, 2, 6, 6, generator=_g()), kernel=3), {"heat": "feat", "kernel": "int"})
+spec(
+    "lessons.keypoint_detection:gaussian_radius",
+    lambda: dict(height=torch.tensor([10.0, 20.0]), width=torch.tensor([12.0, 8.0]), min_overlap=0.7),
+    {"height": "coords", "width": "coords", "min_overlap": "pos"},
+    ok=_SIZES_OK,
+)
+spec(
+    "lessons.keypoint_detection:worst_case_iou",
+    lambda: dict(height=torch.tensor([10.0]), width=torch.tensor([12.0]), radius=torch.tensor([2.0])),
+    {"height": "coords", "width": "coords", "radius": "coords"},
+    ok=_SIZES_OK,
+)
+spec(
+    "lessons.keypoint_detection:draw_gaussian",
+    lambda: dict(heatmap=torch.zeros(10, 10), center=torch.tensor([4.0, 5.0]), radius=2),
+    {"heatmap": "feat", "center": "coords", "radius": "int"},
+    ok={"center": ("a nested list", "int64")},
+)
+spec(
+    "lessons.keypoint_detection:corner_pool",
+    lambda: dict(x=torch.randn(1, 2, 5, 5, generator=_g()), direction="top"),
+    {"x": "feat"},
+    ok={"x": ("one more dim", "one dim fewer")},
+)
+spec(
+    "lessons.keypoint_detection:CornerPooling",
+    lambda: dict(x=torch.randn(1, 4, 5, 5, generator=_g())),
+    {"x": "feat"},
+    init=lambda cls: cls(4, 8),
+)
+spec(
+    "lessons.keypoint_detection:focal_loss",
+    lambda: dict(
+        pred_logits=torch.randn(1, 2, 6, 6, generator=_g()), gt_heatmap=torch.rand(1, 2, 6, 6, generator=_g(1))
+    ),
+    {"pred_logits": "feat", "gt_heatmap": "feat"},
+    batch=(("gt_heatmap", 0, "pred_logits"),),
+)
+spec(
+    "lessons.keypoint_detection:embedding_loss",
+    lambda: dict(
+        tl=torch.randn(2, 3, generator=_g()),
+        br=torch.randn(2, 3, generator=_g(1)),
+        mask=torch.tensor([[True, True, False], [True, False, False]]),
+    ),
+    {"tl": "feat", "br": "feat", "mask": "mask"},
+    batch=(("br", 0, "tl"), ("mask", 0, "tl")),
+)
+spec(
+    "lessons.keypoint_detection:heatmap_nms",
+    lambda: dict(heat=torch.rand(1, 2, 6, 6, generator=_g()), kernel=3),
+    {"heat": "feat", "kernel": "int"},
+)
 _H = lambda s=0: torch.rand(1, 2, 8, 8, generator=_g(s))  # noqa: E731
-spec("lessons.keypoint_detection:decode_corners",
-     lambda: dict(tl_heat=_H(), br_heat=_H(1), tl_emb=torch.randn(1, 1, 8, 8, generator=_g()), br_emb=torch.randn(1, 1, 8, 8, generator=_g(1)), k=5, num_dets=10),
-     {"tl_heat": "feat", "br_heat": "feat", "tl_emb": "feat", "br_emb": "feat", "k": "int", "num_dets": "int"},
-     batch=(("br_heat", 0, "tl_heat"),))
+spec(
+    "lessons.keypoint_detection:decode_corners",
+    lambda: dict(
+        tl_heat=_H(),
+        br_heat=_H(1),
+        tl_emb=torch.randn(1, 1, 8, 8, generator=_g()),
+        br_emb=torch.randn(1, 1, 8, 8, generator=_g(1)),
+        k=5,
+        num_dets=10,
+    ),
+    {"tl_heat": "feat", "br_heat": "feat", "tl_emb": "feat", "br_emb": "feat", "k": "int", "num_dets": "int"},
+    batch=(("br_heat", 0, "tl_heat"),),
+)
+
+
 def _dets() -> Any:
     from lessons.keypoint_detection import Detections
 
     return Detections(_boxes(3, 16.0)[None], torch.tensor([[0.9, 0.5, 0.3]]), torch.tensor([[0, 1, 0]]))
 
 
-spec("lessons.keypoint_detection:triplet_check",
-     lambda: dict(dets=_dets(), centers=torch.rand(1, 4, 2, generator=_g()) * 16, center_scores=torch.rand(1, 4, generator=_g()),
-                  center_labels=torch.tensor([[0, 1, 0, 1]]), large_area=22500.0),
-     {"centers": "coords", "center_scores": "coords", "center_labels": "index", "large_area": "pos"},
-     batch=(("center_scores", 1, "centers"),))
-spec("lessons.keypoint_detection:decode_centers", lambda: dict(heat=_H(), wh=torch.rand(1, 2, 8, 8, generator=_g()) * 4, k=5),
-     {"heat": "feat", "wh": "coords", "k": "int"}, batch=(("wh", 0, "heat"),))
-spec("lessons.keypoint_detection:central_region", lambda: dict(boxes=_boxes(), n=3), {"boxes": "coords", "n": "int"},
-     ok={"boxes": ("one more dim", "one dim fewer")})
-spec("lessons.keypoint_detection:average_precision",
-     lambda: dict(pred_boxes=[_boxes(3)], pred_scores=[torch.tensor([0.9, 0.5, 0.2])], gt_boxes=[_boxes(2, seed=7)]),
-     {"pred_boxes": "coords", "pred_scores": "coords", "gt_boxes": "coords"},
-     ok={"gt_boxes": ("empty first dim",)})  # no ground truth: AP is nan, as documented
+spec(
+    "lessons.keypoint_detection:triplet_check",
+    lambda: dict(
+        dets=_dets(),
+        centers=torch.rand(1, 4, 2, generator=_g()) * 16,
+        center_scores=torch.rand(1, 4, generator=_g()),
+        center_labels=torch.tensor([[0, 1, 0, 1]]),
+        large_area=22500.0,
+    ),
+    {"centers": "coords", "center_scores": "coords", "center_labels": "index", "large_area": "pos"},
+    batch=(("center_scores", 1, "centers"),),
+)
+spec(
+    "lessons.keypoint_detection:decode_centers",
+    lambda: dict(heat=_H(), wh=torch.rand(1, 2, 8, 8, generator=_g()) * 4, k=5),
+    {"heat": "feat", "wh": "coords", "k": "int"},
+    batch=(("wh", 0, "heat"),),
+)
+spec(
+    "lessons.keypoint_detection:central_region",
+    lambda: dict(boxes=_boxes(), n=3),
+    {"boxes": "coords", "n": "int"},
+    ok={"boxes": ("one more dim", "one dim fewer")},
+)
+spec(
+    "lessons.keypoint_detection:average_precision",
+    lambda: dict(pred_boxes=[_boxes(3)], pred_scores=[torch.tensor([0.9, 0.5, 0.2])], gt_boxes=[_boxes(2, seed=7)]),
+    {"pred_boxes": "coords", "pred_scores": "coords", "gt_boxes": "coords"},
+    ok={"gt_boxes": ("empty first dim",)},
+)  # no ground truth: AP is nan, as documented
 
 # densepose --------------------------------------------------------------------------------------
-spec("lessons.densepose:DensePoseHead", lambda: dict(features=torch.randn(2, 4, 7, 7, generator=_g())), {"features": "feat"},
-     init=lambda cls: cls(4, 3, 8))
-spec("lessons.densepose:sample_at_points", lambda: dict(maps=torch.randn(2, 4, 7, 7, generator=_g()), points=torch.rand(2, 5, 2, generator=_g())),
-     {"maps": "feat", "points": "coords"}, batch=(("points", 0, "maps"),))
-spec("lessons.densepose:uv_point_loss",
-     lambda: dict(u_points=torch.rand(5, 4, generator=_g()), v_points=torch.rand(5, 4, generator=_g(1)), gt_i=torch.tensor([0, 1, 2, 3, -1]),
-                  gt_u=torch.rand(5, generator=_g(2)), gt_v=torch.rand(5, generator=_g(3)), weight=0.01),
-     {"u_points": "feat", "v_points": "feat", "gt_i": "index", "gt_u": "coords", "gt_v": "coords", "weight": "nonneg"},
-     batch=(("gt_i", 0, "u_points"), ("gt_u", 0, "u_points")))
+spec(
+    "lessons.densepose:DensePoseHead",
+    lambda: dict(features=torch.randn(2, 4, 7, 7, generator=_g())),
+    {"features": "feat"},
+    init=lambda cls: cls(4, 3, 8),
+)
+spec(
+    "lessons.densepose:sample_at_points",
+    lambda: dict(maps=torch.randn(2, 4, 7, 7, generator=_g()), points=torch.rand(2, 5, 2, generator=_g())),
+    {"maps": "feat", "points": "coords"},
+    batch=(("points", 0, "maps"),),
+)
+spec(
+    "lessons.densepose:uv_point_loss",
+    lambda: dict(
+        u_points=torch.rand(5, 4, generator=_g()),
+        v_points=torch.rand(5, 4, generator=_g(1)),
+        gt_i=torch.tensor([0, 1, 2, 3, -1]),
+        gt_u=torch.rand(5, generator=_g(2)),
+        gt_v=torch.rand(5, generator=_g(3)),
+        weight=0.01,
+    ),
+    {"u_points": "feat", "v_points": "feat", "gt_i": "index", "gt_u": "coords", "gt_v": "coords", "weight": "nonneg"},
+    batch=(("gt_i", 0, "u_points"), ("gt_u", 0, "u_points")),
+)
+
+
 def _dp_out(k: int = 2) -> Any:
     from lessons.densepose import DensePoseOutput
 
     return DensePoseOutput(*(torch.randn(k, 4, 7, 7, generator=_g(i)) for i in range(3)))
 
 
-spec("lessons.densepose:densepose_loss",
-     lambda: dict(output=_dp_out(), points=torch.rand(2, 5, 2, generator=_g()), gt_i=torch.tensor([[0, 1, 2, 3, -1], [1, 1, 0, -1, -1]]),
-                  gt_u=torch.rand(2, 5, generator=_g(1)), gt_v=torch.rand(2, 5, generator=_g(2)), part_weight=1.0, point_regression_weight=0.01),
-     {"points": "coords", "gt_i": "index", "gt_u": "coords", "gt_v": "coords", "part_weight": "nonneg",
-      "point_regression_weight": "nonneg"},
-     batch=(("points", 0, "output"), ("gt_i", 0, "points")))
-spec("lessons.densepose:densepose_inference", lambda: dict(output=_dp_out(), boxes=_boxes(2, 10.0), image_size=(16, 16)),
-     {"boxes": "coords", "image_size": "pair"}, batch=(("boxes", 0, "output"),))
-spec("lessons.densepose:DensePoseHead", lambda: dict(in_channels=4, num_parts=3, hidden=8),
-     {"in_channels": "int", "num_parts": "int", "hidden": "int"})
-spec("lessons.densepose:checkerboard_texture", lambda: dict(num_parts=3, size=8, squares=2),
-     {"num_parts": "int", "size": "int", "squares": "int"})
-spec("lessons.densepose:apply_texture",
-     lambda: dict(iuv=torch.stack([torch.tensor([[0.0, 1.0], [2.0, 3.0]]), torch.rand(2, 2, generator=_g()), torch.rand(2, 2, generator=_g(1))]),
-                  texture=torch.rand(3, 3, 4, 4, generator=_g())),
-     {"iuv": "coords", "texture": "feat"}, ok={"iuv": ("one more dim",)})
+spec(
+    "lessons.densepose:densepose_loss",
+    lambda: dict(
+        output=_dp_out(),
+        points=torch.rand(2, 5, 2, generator=_g()),
+        gt_i=torch.tensor([[0, 1, 2, 3, -1], [1, 1, 0, -1, -1]]),
+        gt_u=torch.rand(2, 5, generator=_g(1)),
+        gt_v=torch.rand(2, 5, generator=_g(2)),
+        part_weight=1.0,
+        point_regression_weight=0.01,
+    ),
+    {
+        "points": "coords",
+        "gt_i": "index",
+        "gt_u": "coords",
+        "gt_v": "coords",
+        "part_weight": "nonneg",
+        "point_regression_weight": "nonneg",
+    },
+    batch=(("points", 0, "output"), ("gt_i", 0, "points")),
+)
+spec(
+    "lessons.densepose:densepose_inference",
+    lambda: dict(output=_dp_out(), boxes=_boxes(2, 10.0), image_size=(16, 16)),
+    {"boxes": "coords", "image_size": "pair"},
+    batch=(("boxes", 0, "output"),),
+)
+spec(
+    "lessons.densepose:DensePoseHead",
+    lambda: dict(in_channels=4, num_parts=3, hidden=8),
+    {"in_channels": "int", "num_parts": "int", "hidden": "int"},
+)
+spec(
+    "lessons.densepose:checkerboard_texture",
+    lambda: dict(num_parts=3, size=8, squares=2),
+    {"num_parts": "int", "size": "int", "squares": "int"},
+)
+spec(
+    "lessons.densepose:apply_texture",
+    lambda: dict(
+        iuv=torch.stack(
+            [
+                torch.tensor([[0.0, 1.0], [2.0, 3.0]]),
+                torch.rand(2, 2, generator=_g()),
+                torch.rand(2, 2, generator=_g(1)),
+            ]
+        ),
+        texture=torch.rand(3, 3, 4, 4, generator=_g()),
+    ),
+    {"iuv": "coords", "texture": "feat"},
+    ok={"iuv": ("one more dim",)},
+)
+
 
 # multitask --------------------------------------------------------------------------------------
 def _anchors() -> torch.Tensor:
     return torch.tensor([[4.0, 4.0, 8.0, 8.0], [12.0, 4.0, 8.0, 8.0], [4.0, 12.0, 8.0, 8.0]])
 
 
-spec("lessons.multitask:make_anchors", lambda: dict(feature_size=(2, 2), stride=8, sizes=[8.0, 16.0]),
-     {"feature_size": "pair", "stride": "int"})
-spec("lessons.multitask:encode_boxes", lambda: dict(boxes=_boxes(3), anchors=_anchors()), {"boxes": "coords", "anchors": "coords"},
-     batch=(("boxes", 0, "anchors"),), ok={"boxes": ("one more dim",)})
-spec("lessons.multitask:decode_boxes", lambda: dict(deltas=torch.randn(3, 4, generator=_g()) * 0.1, anchors=_anchors()),
-     {"deltas": "feat", "anchors": "coords"}, batch=(("deltas", 0, "anchors"),), ok={"deltas": ("one more dim",)})
-spec("lessons.multitask:encode_landmarks", lambda: dict(landmarks=torch.rand(3, 5, 2, generator=_g()) * 16, anchors=_anchors()),
-     {"landmarks": "coords", "anchors": "coords"}, batch=(("landmarks", 0, "anchors"),), ok={"landmarks": ("one more dim",)})
-spec("lessons.multitask:decode_landmarks", lambda: dict(deltas=torch.randn(3, 10, generator=_g()) * 0.1, anchors=_anchors()),
-     {"deltas": "feat", "anchors": "coords"}, batch=(("deltas", 0, "anchors"),), ok={"deltas": ("one more dim",)})
-spec("lessons.multitask:match_anchors", lambda: dict(anchors=_anchors(), boxes=_boxes(2), pos_iou=0.5, neg_iou=0.3),
-     {"anchors": "coords", "boxes": "coords", "pos_iou": "pos", "neg_iou": "nonneg"})
-spec("lessons.multitask:retinaface_loss",
-     lambda: dict(cls_logits=torch.randn(3, 2, generator=_g()), box_deltas=torch.randn(3, 4, generator=_g()), landmark_deltas=torch.randn(3, 10, generator=_g()),
-                  labels=torch.tensor([1, 0, -1]), box_targets=torch.randn(3, 4, generator=_g(1)), landmark_targets=torch.randn(3, 10, generator=_g(1))),
-     {"cls_logits": "feat", "box_deltas": "feat", "landmark_deltas": "feat", "labels": "index",
-      "box_targets": "feat", "landmark_targets": "feat"},
-     batch=(("labels", 0, "cls_logits"), ("box_deltas", 0, "cls_logits")))
-spec("lessons.multitask:TinyRetinaFace", lambda: dict(images=torch.rand(1, 1, 16, 16, generator=_g())), {"images": "feat"},
-     init=lambda cls: cls(2, 8, 1))
-spec("lessons.multitask:TinyRetinaFace", lambda: dict(num_anchors=2, channels=8, in_channels=1),
-     {"num_anchors": "int", "channels": "int", "in_channels": "int"})
-spec("lessons.multitask:best_detection",
-     lambda: dict(cls_logits=torch.randn(1, 3, 2, generator=_g()), box_deltas=torch.randn(1, 3, 4, generator=_g()) * 0.1,
-                  landmark_deltas=torch.randn(1, 3, 10, generator=_g()) * 0.1, anchors=_anchors()),
-     {"cls_logits": "feat", "box_deltas": "feat", "landmark_deltas": "feat", "anchors": "coords"},
-     batch=(("box_deltas", 1, "cls_logits"),))
-spec("lessons.multitask:landmark_nme", lambda: dict(pred=torch.rand(2, 5, 2, generator=_g()) * 16, target=torch.rand(2, 5, 2, generator=_g(1)) * 16,
-                                                     boxes=_boxes(2)),
-     {"pred": "coords", "target": "coords", "boxes": "coords"}, batch=(("target", 0, "pred"), ("boxes", 0, "pred")))
+spec(
+    "lessons.multitask:make_anchors",
+    lambda: dict(feature_size=(2, 2), stride=8, sizes=[8.0, 16.0]),
+    {"feature_size": "pair", "stride": "int"},
+)
+spec(
+    "lessons.multitask:encode_boxes",
+    lambda: dict(boxes=_boxes(3), anchors=_anchors()),
+    {"boxes": "coords", "anchors": "coords"},
+    batch=(("boxes", 0, "anchors"),),
+    ok={"boxes": ("one more dim",)},
+)
+spec(
+    "lessons.multitask:decode_boxes",
+    lambda: dict(deltas=torch.randn(3, 4, generator=_g()) * 0.1, anchors=_anchors()),
+    {"deltas": "feat", "anchors": "coords"},
+    batch=(("deltas", 0, "anchors"),),
+    ok={"deltas": ("one more dim",)},
+)
+spec(
+    "lessons.multitask:encode_landmarks",
+    lambda: dict(landmarks=torch.rand(3, 5, 2, generator=_g()) * 16, anchors=_anchors()),
+    {"landmarks": "coords", "anchors": "coords"},
+    batch=(("landmarks", 0, "anchors"),),
+    ok={"landmarks": ("one more dim",)},
+)
+spec(
+    "lessons.multitask:decode_landmarks",
+    lambda: dict(deltas=torch.randn(3, 10, generator=_g()) * 0.1, anchors=_anchors()),
+    {"deltas": "feat", "anchors": "coords"},
+    batch=(("deltas", 0, "anchors"),),
+    ok={"deltas": ("one more dim",)},
+)
+spec(
+    "lessons.multitask:match_anchors",
+    lambda: dict(anchors=_anchors(), boxes=_boxes(2), pos_iou=0.5, neg_iou=0.3),
+    {"anchors": "coords", "boxes": "coords", "pos_iou": "pos", "neg_iou": "nonneg"},
+)
+spec(
+    "lessons.multitask:retinaface_loss",
+    lambda: dict(
+        cls_logits=torch.randn(3, 2, generator=_g()),
+        box_deltas=torch.randn(3, 4, generator=_g()),
+        landmark_deltas=torch.randn(3, 10, generator=_g()),
+        labels=torch.tensor([1, 0, -1]),
+        box_targets=torch.randn(3, 4, generator=_g(1)),
+        landmark_targets=torch.randn(3, 10, generator=_g(1)),
+    ),
+    {
+        "cls_logits": "feat",
+        "box_deltas": "feat",
+        "landmark_deltas": "feat",
+        "labels": "index",
+        "box_targets": "feat",
+        "landmark_targets": "feat",
+    },
+    batch=(("labels", 0, "cls_logits"), ("box_deltas", 0, "cls_logits")),
+)
+spec(
+    "lessons.multitask:TinyRetinaFace",
+    lambda: dict(images=torch.rand(1, 1, 16, 16, generator=_g())),
+    {"images": "feat"},
+    init=lambda cls: cls(2, 8, 1),
+)
+spec(
+    "lessons.multitask:TinyRetinaFace",
+    lambda: dict(num_anchors=2, channels=8, in_channels=1),
+    {"num_anchors": "int", "channels": "int", "in_channels": "int"},
+)
+spec(
+    "lessons.multitask:best_detection",
+    lambda: dict(
+        cls_logits=torch.randn(1, 3, 2, generator=_g()),
+        box_deltas=torch.randn(1, 3, 4, generator=_g()) * 0.1,
+        landmark_deltas=torch.randn(1, 3, 10, generator=_g()) * 0.1,
+        anchors=_anchors(),
+    ),
+    {"cls_logits": "feat", "box_deltas": "feat", "landmark_deltas": "feat", "anchors": "coords"},
+    batch=(("box_deltas", 1, "cls_logits"),),
+)
+spec(
+    "lessons.multitask:landmark_nme",
+    lambda: dict(
+        pred=torch.rand(2, 5, 2, generator=_g()) * 16, target=torch.rand(2, 5, 2, generator=_g(1)) * 16, boxes=_boxes(2)
+    ),
+    {"pred": "coords", "target": "coords", "boxes": "coords"},
+    batch=(("target", 0, "pred"), ("boxes", 0, "pred")),
+)
 
 # style and loss network -------------------------------------------------------------------------
 _F = lambda s=0: torch.randn(2, 3, 6, 6, generator=_g(s))  # noqa: E731
 spec("lessons.style:gram_matrix", lambda: dict(features=_F()), {"features": "feat"})
 spec("lessons.style:gram_matrix_loop", lambda: dict(features=_F()[:, :2, :3, :3]), {"features": "feat"})
-spec("lessons.style:feature_reconstruction_loss", lambda: dict(features=_F(), target=_F(1)), {"features": "feat", "target": "feat"},
-     batch=(("target", 0, "features"),))
+spec(
+    "lessons.style:feature_reconstruction_loss",
+    lambda: dict(features=_F(), target=_F(1)),
+    {"features": "feat", "target": "feat"},
+    batch=(("target", 0, "features"),),
+)
 spec("lessons.style:total_variation", lambda: dict(images=_F()), {"images": "feat"})
 spec("lessons.style:band_pass", lambda: dict(images=torch.rand(1, 3, 16, 16, generator=_g())), {"images": "feat"})
-spec("lessons.style:band_error", lambda: dict(images=torch.rand(2, 3, 16, 16, generator=_g()), target=torch.rand(2, 3, 16, 16, generator=_g(1))),
-     {"images": "feat", "target": "feat"}, batch=(("target", 0, "images"),))
-spec("lessons.style:optimize_image", lambda: dict(image=torch.rand(1, 3, 4, 4, generator=_g()), loss_fn=lambda x: (x - 0.5).pow(2).sum(), steps=2, lr=0.05),
-     {"image": "feat", "steps": "int", "lr": "pos"})
-spec("lessons.loss_network:TransformNet", lambda: dict(channels=(4, 4, 4), num_residual=1, upscale=1, outer_kernel=9),
-     {"num_residual": "int", "upscale": "int", "outer_kernel": "int"})
-spec("lessons.loss_network:SmallVGG", lambda: dict(x=torch.rand(1, 3, 16, 16, generator=_g())), {"x": "feat"}, init=lambda cls: cls())
+spec(
+    "lessons.style:band_error",
+    lambda: dict(images=torch.rand(2, 3, 16, 16, generator=_g()), target=torch.rand(2, 3, 16, 16, generator=_g(1))),
+    {"images": "feat", "target": "feat"},
+    batch=(("target", 0, "images"),),
+)
+spec(
+    "lessons.style:optimize_image",
+    lambda: dict(
+        image=torch.rand(1, 3, 4, 4, generator=_g()), loss_fn=lambda x: (x - 0.5).pow(2).sum(), steps=2, lr=0.05
+    ),
+    {"image": "feat", "steps": "int", "lr": "pos"},
+)
+spec(
+    "lessons.loss_network:TransformNet",
+    lambda: dict(channels=(4, 4, 4), num_residual=1, upscale=1, outer_kernel=9),
+    {"num_residual": "int", "upscale": "int", "outer_kernel": "int"},
+)
+spec(
+    "lessons.loss_network:SmallVGG",
+    lambda: dict(x=torch.rand(1, 3, 16, 16, generator=_g())),
+    {"x": "feat"},
+    init=lambda cls: cls(),
+)
 spec("lessons.loss_network:vgg16_features", lambda: dict(num_layers=4), {"num_layers": "int"})
-spec("lessons.loss_network:imagenet_normalize", lambda: dict(images=torch.rand(1, 3, 4, 4, generator=_g())), {"images": "feat"})
-spec("lessons.loss_network:TransformNet", lambda: dict(images=torch.rand(1, 3, 8, 8, generator=_g())), {"images": "feat"},
-     init=lambda cls: cls(channels=(4, 4, 4), num_residual=1))
+spec(
+    "lessons.loss_network:imagenet_normalize",
+    lambda: dict(images=torch.rand(1, 3, 4, 4, generator=_g())),
+    {"images": "feat"},
+)
+spec(
+    "lessons.loss_network:TransformNet",
+    lambda: dict(images=torch.rand(1, 3, 8, 8, generator=_g())),
+    {"images": "feat"},
+    init=lambda cls: cls(channels=(4, 4, 4), num_residual=1),
+)
 
 
 def _random_net() -> Any:
@@ -468,35 +853,86 @@ def _random_net() -> Any:
     return LossNetwork(["relu1_2"], network="random")
 
 
-spec("lessons.loss_network:LossNetwork", lambda: dict(images=torch.rand(1, 3, 8, 8, generator=_g())), {"images": "feat"},
-     init=lambda cls: cls(["relu1_2"], network="random"))
-spec("lessons.style:synthesize_texture", lambda: dict(style=torch.rand(1, 3, 8, 8, generator=_g()), loss_net=_random_net(), size=8, steps=1),
-     {"style": "feat", "size": "pair", "steps": "int"})
-spec("lessons.style:style_transfer", lambda: dict(content=torch.rand(1, 3, 8, 8, generator=_g()), style=torch.rand(1, 3, 8, 8, generator=_g(1)),
-                                                   loss_net=_random_net(), content_layer="relu1_2", steps=1),
-     {"content": "feat", "style": "feat", "steps": "int"}, batch=(("content", 0, "style"),))
+spec(
+    "lessons.loss_network:LossNetwork",
+    lambda: dict(images=torch.rand(1, 3, 8, 8, generator=_g())),
+    {"images": "feat"},
+    init=lambda cls: cls(["relu1_2"], network="random"),
+)
+spec(
+    "lessons.style:synthesize_texture",
+    lambda: dict(style=torch.rand(1, 3, 8, 8, generator=_g()), loss_net=_random_net(), size=8, steps=1),
+    {"style": "feat", "size": "pair", "steps": "int"},
+)
+spec(
+    "lessons.style:style_transfer",
+    lambda: dict(
+        content=torch.rand(1, 3, 8, 8, generator=_g()),
+        style=torch.rand(1, 3, 8, 8, generator=_g(1)),
+        loss_net=_random_net(),
+        content_layer="relu1_2",
+        steps=1,
+    ),
+    {"content": "feat", "style": "feat", "steps": "int"},
+    batch=(("content", 0, "style"),),
+)
 
 # data -------------------------------------------------------------------------------------------
 spec("lessons.data.landmarks:make_landmark_faces", lambda: dict(n=2, size=16), {"n": "int", "size": "pair"})
 spec("lessons.data.bodies:random_body_poses", lambda: dict(n=2, size=32), {"n": "int", "size": "pair"})
-spec("lessons.data.bodies:render_bodies", lambda: dict(poses=__import__("lessons.data.bodies", fromlist=["x"]).random_body_poses(2, 32), size=32, noise=0.02),
-     {"poses": "coords", "size": "pair", "noise": "nonneg"})
-spec("lessons.data.bodies:make_bodies", lambda: dict(n=2, size=32, noise=0.02), {"n": "int", "size": "pair", "noise": "nonneg"})
-spec("lessons.data.bodies:body_chart_to_image",
-     lambda: dict(poses=__import__("lessons.data.bodies", fromlist=["x"]).random_body_poses(2, 32), parts=torch.tensor([[1, 2], [3, 1]]),
-                  uv=torch.rand(2, 2, 2, generator=_g())),
-     {"poses": "coords", "parts": "index", "uv": "coords"}, batch=(("parts", 0, "poses"),))
-spec("lessons.data.faces:make_face_boxes", lambda: dict(n=2, size=32, noise=0.04), {"n": "int", "size": "pair", "noise": "nonneg"})
-spec("lessons.data.figures:make_stick_figures", lambda: dict(n=2, size=32, clutter=1, occlusion=0.5),
-     {"n": "int", "size": "pair", "clutter": "int"})
-spec("lessons.data.box_scenes:make_box_scenes", lambda: dict(n=2, size=32, objects=1), {"n": "int", "size": "pair", "objects": "int"})
-spec("lessons.data.images:make_texture", lambda: dict(kind="stripes", size=16, period=8.0, angle=0.3), {"size": "pair", "period": "pos", "angle": "num"})
+spec(
+    "lessons.data.bodies:render_bodies",
+    lambda: dict(poses=__import__("lessons.data.bodies", fromlist=["x"]).random_body_poses(2, 32), size=32, noise=0.02),
+    {"poses": "coords", "size": "pair", "noise": "nonneg"},
+)
+spec(
+    "lessons.data.bodies:make_bodies",
+    lambda: dict(n=2, size=32, noise=0.02),
+    {"n": "int", "size": "pair", "noise": "nonneg"},
+)
+spec(
+    "lessons.data.bodies:body_chart_to_image",
+    lambda: dict(
+        poses=__import__("lessons.data.bodies", fromlist=["x"]).random_body_poses(2, 32),
+        parts=torch.tensor([[1, 2], [3, 1]]),
+        uv=torch.rand(2, 2, 2, generator=_g()),
+    ),
+    {"poses": "coords", "parts": "index", "uv": "coords"},
+    batch=(("parts", 0, "poses"),),
+)
+spec(
+    "lessons.data.faces:make_face_boxes",
+    lambda: dict(n=2, size=32, noise=0.04),
+    {"n": "int", "size": "pair", "noise": "nonneg"},
+)
+spec(
+    "lessons.data.figures:make_stick_figures",
+    lambda: dict(n=2, size=32, clutter=1, occlusion=0.5),
+    {"n": "int", "size": "pair", "clutter": "int"},
+)
+spec(
+    "lessons.data.box_scenes:make_box_scenes",
+    lambda: dict(n=2, size=32, objects=1),
+    {"n": "int", "size": "pair", "objects": "int"},
+)
+spec(
+    "lessons.data.images:make_texture",
+    lambda: dict(kind="stripes", size=16, period=8.0, angle=0.3),
+    {"size": "pair", "period": "pos", "angle": "num"},
+)
 spec("lessons.data.images:load_sample_image", lambda: dict(crop=(0, 0, 32, 32), size=16), {"size": "pair"})
 spec("lessons.data.images:make_texture_dataset", lambda: dict(n=4, size=16), {"n": "int", "size": "int"})
-spec("lessons.data.shapes:shape_mask", lambda: dict(kind="disk", center=(4.0, 4.0), radius=2.0, size=(8, 8)),
-     {"radius": "pos", "size": "pair"})
-spec("lessons.data.shapes:mask_to_box", lambda: dict(mask=torch.zeros(2, 8, 8, dtype=torch.bool).index_fill_(1, torch.tensor([2, 3]), True)),
-     {"mask": "mask"}, ok={"mask": ("one dim fewer",)})
+spec(
+    "lessons.data.shapes:shape_mask",
+    lambda: dict(kind="disk", center=(4.0, 4.0), radius=2.0, size=(8, 8)),
+    {"radius": "pos", "size": "pair"},
+)
+spec(
+    "lessons.data.shapes:mask_to_box",
+    lambda: dict(mask=torch.zeros(2, 8, 8, dtype=torch.bool).index_fill_(1, torch.tensor([2, 3]), True)),
+    {"mask": "mask"},
+    ok={"mask": ("one dim fewer",)},
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -525,7 +961,11 @@ BAD = ("unclear", "internal", "silent")
 def test_bad_input_raises_naming_the_argument(spec_):
     rows = walk(spec_)
     assert rows is not None, f"{spec_.target} is gone: update the walk"
-    bad = [f"{name} <- {description} ({category}): {result}" for name, category, description, result in rows if result in BAD]
+    bad = [
+        f"{name} <- {description} ({category}): {result}"
+        for name, category, description, result in rows
+        if result in BAD
+    ]
     assert not bad, f"{spec_.label}:\n  " + "\n  ".join(bad)
 
 

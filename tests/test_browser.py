@@ -47,8 +47,14 @@ HOW_TO_ENABLE = (
     "`.[dev]`), then run `make browser`"
 )
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 NOTEBOOK = "00_start_here.ipynb"
 SECONDS = 1000  # Playwright counts milliseconds
@@ -89,7 +95,9 @@ def browser(tmp_path_factory):
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh profile every run
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         # The pages may name CDN scripts (MathJax); nothing outside this machine is fetched.
@@ -129,9 +137,17 @@ def lab(tmp_path_factory):
     env["JUPYTER_CONFIG_DIR"] = str(tmp / "jupyter-config")  # the user's own config stays out
     env["JUPYTER_RUNTIME_DIR"] = str(tmp / "jupyter-runtime")
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-        f"--LabApp.app_settings_dir={settings}", f"--LabApp.user_settings_dir={tmp / 'user-settings'}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        f"--LabApp.app_settings_dir={settings}",
+        f"--LabApp.user_settings_dir={tmp / 'user-settings'}",
         f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
     ]
     if hasattr(os, "getuid") and os.getuid() == 0:
@@ -170,8 +186,9 @@ def _stop(server: subprocess.Popen, base: str, token: str) -> None:
         with urllib.request.urlopen(request, timeout=5) as answer:
             kernels = json.load(answer)
         for kernel in kernels:
-            urllib.request.urlopen(urllib.request.Request(
-                f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE"), timeout=10).close()
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE"), timeout=10
+            ).close()
     except OSError:
         pass
     for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
@@ -206,7 +223,7 @@ def answered_exercise(student_cell: str, master_cell: str) -> str:
     lines = master_cell.split("\n")
     begin = next(i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
     end = next(i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION")
-    answer = lines[begin + 1:end]
+    answer = lines[begin + 1 : end]
     out = []
     for line in student_cell.split("\n"):
         out += answer if "raise NotImplementedError" in line else [line]
@@ -267,14 +284,16 @@ def test_a_student_runs_notebook_00_in_jupyterlab(browser, lab, artifacts):
     master = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
     n_code = sum(cell.cell_type == "code" for cell in student.cells)
     env_cell = cell_index(student, lambda c: c.cell_type == "code" and "environment_report()" in c.source)
-    figure_cell = cell_index(student, lambda c: c.cell_type == "code" and "plt.show()" in c.source
-                             and "explore(" not in c.source)
+    figure_cell = cell_index(
+        student, lambda c: c.cell_type == "code" and "plt.show()" in c.source and "explore(" not in c.source
+    )
     explore_cell = cell_index(student, lambda c: c.cell_type == "code" and "explore(" in c.source)
     exercise_cell = cell_index(student, lambda c: "exercise" in tags(c))
     check_cell = exercise_cell + 1
     assert "check" in tags(student.cells[check_cell])
-    typed = answered_exercise(student.cells[exercise_cell].source,
-                              master.cells[cell_index(master, lambda c: "exercise" in tags(c))].source)
+    typed = answered_exercise(
+        student.cells[exercise_cell].source, master.cells[cell_index(master, lambda c: "exercise" in tags(c))].source
+    )
 
     page = browser.new_page()
     errors: list[str] = []
@@ -298,7 +317,8 @@ def test_a_student_runs_notebook_00_in_jupyterlab(browser, lab, artifacts):
             const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
             return numbered === n || (idle && numbered > 0 && !prompts.some(t => t.includes('*')));
         }}""",
-        arg=n_code, timeout=RUN_ALL * SECONDS,
+        arg=n_code,
+        timeout=RUN_ALL * SECONDS,
     )
     wait_idle(page)
     prompts = page.evaluate(f"() => {prompts_js}")
@@ -344,7 +364,8 @@ def test_a_student_runs_notebook_00_in_jupyterlab(browser, lab, artifacts):
             const img = document.querySelectorAll('.jp-Notebook .jp-Cell')[cell].querySelector('.widget-output img');
             return img && img.src !== src && img.complete && img.naturalWidth > 0;
         }""",
-        arg=[explore_cell, before], timeout=60 * SECONDS,
+        arg=[explore_cell, before],
+        timeout=60 * SECONDS,
     )
     assert text_of(readout) != value_before
     wait_idle(page)
@@ -367,7 +388,8 @@ def test_a_student_runs_notebook_00_in_jupyterlab(browser, lab, artifacts):
     page.wait_for_function(
         "(cell) => document.querySelectorAll('.jp-Notebook .jp-Cell')[cell]"
         ".querySelector('.jp-OutputArea')?.textContent.includes('✅')",
-        arg=check_cell, timeout=60 * SECONDS,
+        arg=check_cell,
+        timeout=60 * SECONDS,
     )
     wait_idle(page)
     verdict = text_of(check_output)

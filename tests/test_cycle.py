@@ -320,8 +320,13 @@ def test_patch_discriminator_reference_numbers():
     # the reference's NLayerDiscriminator (pix2pix, BatchNorm, 6 input channels): 256x256 -> 30x30 and
     # 2,768,705 parameters: 4x4 kernels, a bias on the first and last conv, BatchNorm (2c) elsewhere
     assert patch_discriminator(6, norm="batch")(torch.zeros(1, 6, 256, 256)).shape == (1, 1, 30, 30)
-    by_hand = (6 * 64 * 16 + 64) + (64 * 128 * 16 + 2 * 128) + (128 * 256 * 16 + 2 * 256) \
-        + (256 * 512 * 16 + 2 * 512) + (512 * 1 * 16 + 1)
+    by_hand = (
+        (6 * 64 * 16 + 64)
+        + (64 * 128 * 16 + 2 * 128)
+        + (128 * 256 * 16 + 2 * 256)
+        + (256 * 512 * 16 + 2 * 512)
+        + (512 * 1 * 16 + 1)
+    )
     assert by_hand == 2_768_705
     assert _count(patch_discriminator(6, norm="batch")) == 2_768_705
     # instance norm (CycleGAN): no norm parameters, biases instead; counted by hand
@@ -558,8 +563,13 @@ def test_check_cycle_consistency_loss_reference_stub_and_wrong(capsys):
     def as_float(real_x, reconstructed_x, real_y, reconstructed_y, *, weight=10.0):
         return float(cycle_consistency_loss(real_x, reconstructed_x, real_y, reconstructed_y, weight=weight))
 
-    for wrong, where in [(summed, "case 2"), (forward_only, "case 2"), (squared, "case 2"),
-                         (unweighted, "case 3"), (as_float, "case 1")]:
+    for wrong, where in [
+        (summed, "case 2"),
+        (forward_only, "case 2"),
+        (squared, "case 2"),
+        (unweighted, "case 3"),
+        (as_float, "case 1"),
+    ]:
         with pytest.raises(ExerciseFailure, match=where):
             check_cycle_consistency_loss(wrong)
 
@@ -744,6 +754,12 @@ def test_split_modules_keep_the_old_import_paths():
 
     for name in ("image_pool_query", "ImagePool"):
         assert getattr(lessons.cycle, name) is getattr(lessons.image_pool, name)
-    for name in ("NORMS", "ResnetBlock", "resnet_generator", "patch_discriminator", "patch_receptive_field",
-                 "init_normal_"):
+    for name in (
+        "NORMS",
+        "ResnetBlock",
+        "resnet_generator",
+        "patch_discriminator",
+        "patch_receptive_field",
+        "init_normal_",
+    ):
         assert getattr(lessons.cycle, name) is getattr(lessons.gan_networks, name)

@@ -23,10 +23,12 @@ from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
 def _masks(params, size=16):
     """The independent reference: one shape_mask call per scene."""
-    return torch.stack([
-        shape_mask(SHAPE_KINDS[int(k)], tuple(c.tolist()), float(r), size, angle=float(a))
-        for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
-    ])
+    return torch.stack(
+        [
+            shape_mask(SHAPE_KINDS[int(k)], tuple(c.tolist()), float(r), size, angle=float(a))
+            for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
+        ]
+    )
 
 
 def test_exported_from_lessons_data():

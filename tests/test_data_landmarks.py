@@ -53,6 +53,7 @@ def test_landmarks_sit_on_the_drawn_features():
     def at(k):
         x, y = kp[:, k, 0].round().long(), kp[:, k, 1].round().long()
         return images[n, 0, y, x]
+
     cheek = (kp[:, 0] + kp[:, 3]) / 2  # between the left eye and the left mouth corner: skin
     skin = images[n, 0, cheek[:, 1].round().long(), cheek[:, 0].round().long()]
     assert (skin > 0.5).all()

@@ -36,8 +36,12 @@ def bilinear_loop(grid, x, y):
     j0, i0 = int(math.floor(gx)), int(math.floor(gy))
     j1, i1 = min(j0 + 1, s - 1), min(i0 + 1, s - 1)
     lx, ly = gx - j0, gy - i0
-    return ((1 - ly) * (1 - lx) * grid[i0, j0] + (1 - ly) * lx * grid[i0, j1]
-            + ly * (1 - lx) * grid[i1, j0] + ly * lx * grid[i1, j1])
+    return (
+        (1 - ly) * (1 - lx) * grid[i0, j0]
+        + (1 - ly) * lx * grid[i0, j1]
+        + ly * (1 - lx) * grid[i1, j0]
+        + ly * lx * grid[i1, j1]
+    )
 
 
 def smooth_l1(d):
@@ -187,7 +191,10 @@ def test_inference_matches_a_pixel_loop():
                 part = int(fine[k, :, i, j].argmax())
                 want = [float(part), 0.0, 0.0]
                 if part > 0:
-                    want[1:] = [min(max(float(u[k, part, i, j]), 0.0), 1.0), min(max(float(v[k, part, i, j]), 0.0), 1.0)]
+                    want[1:] = [
+                        min(max(float(u[k, part, i, j]), 0.0), 1.0),
+                        min(max(float(v[k, part, i, j]), 0.0), 1.0),
+                    ]
                 assert iuv[k, :, i, j].tolist() == pytest.approx(want)
 
 

@@ -56,7 +56,11 @@ def stub(*args):
 
 @pytest.mark.parametrize(
     "check, answer",
-    [(check_uv_point_loss, uv_loss_loop), (check_multitask_loss, multitask_loss_masks), (check_iuv_from_head, iuv_loops)],
+    [
+        (check_uv_point_loss, uv_loss_loop),
+        (check_multitask_loss, multitask_loss_masks),
+        (check_iuv_from_head, iuv_loops),
+    ],
 )
 def test_correct_answers_pass_and_stub_is_not_attempted(check, answer, capsys):
     assert check(answer).passed
@@ -89,12 +93,16 @@ def uv_squared(u_points, v_points, gt_i, gt_u, gt_v):
 
 def uv_with_background(u_points, v_points, gt_i, gt_u, gt_v):
     keep = gt_i >= 0
-    return 0.01 * (_smooth(_pick(u_points, gt_i) - gt_u)[keep].sum() + _smooth(_pick(v_points, gt_i) - gt_v)[keep].sum())
+    return 0.01 * (
+        _smooth(_pick(u_points, gt_i) - gt_u)[keep].sum() + _smooth(_pick(v_points, gt_i) - gt_v)[keep].sum()
+    )
 
 
 def uv_no_linear_part(u_points, v_points, gt_i, gt_u, gt_v):
     fg = gt_i > 0
-    return 0.01 * 0.5 * (((_pick(u_points, gt_i) - gt_u)[fg] ** 2).sum() + ((_pick(v_points, gt_i) - gt_v)[fg] ** 2).sum())
+    return (
+        0.01 * 0.5 * (((_pick(u_points, gt_i) - gt_u)[fg] ** 2).sum() + ((_pick(v_points, gt_i) - gt_v)[fg] ** 2).sum())
+    )
 
 
 def uv_mean(u_points, v_points, gt_i, gt_u, gt_v):
@@ -130,9 +138,23 @@ def test_uv_loss_wrong_answers_get_their_hint(wrong, hint):
 # ---- 8.2 wrong answers ---------------------------------------------------------------------------
 
 
-def _mt(cls_logits, box_deltas, landmark_deltas, labels, box_targets, landmark_targets, *, cls_mode="softmax",
-        weights=(0.25, 0.1), mask=True, ignore=True, guard=True):
-    cls_logits, box_deltas, landmark_deltas = (x.reshape(-1, x.shape[-1]) for x in (cls_logits, box_deltas, landmark_deltas))
+def _mt(
+    cls_logits,
+    box_deltas,
+    landmark_deltas,
+    labels,
+    box_targets,
+    landmark_targets,
+    *,
+    cls_mode="softmax",
+    weights=(0.25, 0.1),
+    mask=True,
+    ignore=True,
+    guard=True,
+):
+    cls_logits, box_deltas, landmark_deltas = (
+        x.reshape(-1, x.shape[-1]) for x in (cls_logits, box_deltas, landmark_deltas)
+    )
     box_targets, landmark_targets = box_targets.reshape(-1, 4), landmark_targets.reshape(-1, 10)
     labels = labels.reshape(-1)
     keep = labels >= 0 if ignore else torch.ones_like(labels, dtype=torch.bool)

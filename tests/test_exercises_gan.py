@@ -14,7 +14,10 @@ from lessons.exercises.gan import check_conditional_input, check_pix2pix_generat
 
 
 def loss_right(pred_fake, fake_b, real_b, lambda_l1):
-    return F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake)) + lambda_l1 * (fake_b - real_b).abs().mean()
+    return (
+        F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake))
+        + lambda_l1 * (fake_b - real_b).abs().mean()
+    )
 
 
 def cat_right(a, b):
@@ -35,20 +38,30 @@ def stub(*args):
 # ---- classic wrong answers, each with the words its hint must contain ---------------------------------
 
 LOSS_WRONG = [
-    (lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.zeros_like(p)) + lam * (f - r).abs().mean(),
-     "label for the generator's loss is 1"),
-    (lambda p, f, r, lam: F.binary_cross_entropy(torch.sigmoid(p), torch.ones_like(p)) + lam * ((f - r) ** 2).mean(),
-     "not squared"),
-    (lambda p, f, r, lam: lam * F.binary_cross_entropy_with_logits(p, torch.ones_like(p)) + (f - r).abs().mean(),
-     "λ weighs the L1 term"),
-    (lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.ones_like(p)) + lam * (f - r).abs().sum(),
-     "not a sum"),
+    (
+        lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.zeros_like(p)) + lam * (f - r).abs().mean(),
+        "label for the generator's loss is 1",
+    ),
+    (
+        lambda p, f, r, lam: F.binary_cross_entropy(torch.sigmoid(p), torch.ones_like(p)) + lam * ((f - r) ** 2).mean(),
+        "not squared",
+    ),
+    (
+        lambda p, f, r, lam: lam * F.binary_cross_entropy_with_logits(p, torch.ones_like(p)) + (f - r).abs().mean(),
+        "λ weighs the L1 term",
+    ),
+    (
+        lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.ones_like(p)) + lam * (f - r).abs().sum(),
+        "not a sum",
+    ),
     (lambda p, f, r, lam: -p.mean() + lam * (f - r).abs().mean(), "binary cross-entropy on logits"),
 ]
 
 CAT_WRONG = [
-    (lambda a, b: torch.cat([a.expand_as(b), b], dim=0) if a.shape[1] == 1 else torch.cat([a, b], dim=0),
-     "not along the batch"),
+    (
+        lambda a, b: torch.cat([a.expand_as(b), b], dim=0) if a.shape[1] == 1 else torch.cat([a, b], dim=0),
+        "not along the batch",
+    ),
     (lambda a, b: torch.cat([b, a], dim=1), "cat(A, B)"),
     (lambda a, b: a + b, "do not add"),
 ]
@@ -87,9 +100,14 @@ FIELD_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("check, right", [(check_pix2pix_generator_loss, loss_right),
-                                          (check_conditional_input, cat_right),
-                                          (check_receptive_field_size, field_right)])
+@pytest.mark.parametrize(
+    "check, right",
+    [
+        (check_pix2pix_generator_loss, loss_right),
+        (check_conditional_input, cat_right),
+        (check_receptive_field_size, field_right),
+    ],
+)
 def test_correct_answer_passes_and_stub_is_not_attempted(check, right, capsys):
     assert check(right).passed
     report = check(stub)
@@ -97,9 +115,12 @@ def test_correct_answer_passes_and_stub_is_not_attempted(check, right, capsys):
     assert "not attempted" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check, wrong, words", [(check_pix2pix_generator_loss, w, h) for w, h in LOSS_WRONG]
-                         + [(check_conditional_input, w, h) for w, h in CAT_WRONG]
-                         + [(check_receptive_field_size, w, h) for w, h in FIELD_WRONG])
+@pytest.mark.parametrize(
+    "check, wrong, words",
+    [(check_pix2pix_generator_loss, w, h) for w, h in LOSS_WRONG]
+    + [(check_conditional_input, w, h) for w, h in CAT_WRONG]
+    + [(check_receptive_field_size, w, h) for w, h in FIELD_WRONG],
+)
 def test_classic_mistakes_fail_with_their_hint(check, wrong, words):
     with pytest.raises(ExerciseFailure, match="❌") as info:
         check(wrong)

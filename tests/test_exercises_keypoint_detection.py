@@ -41,8 +41,11 @@ def stub(*args):
 
 @pytest.mark.parametrize(
     "check, answer",
-    [(check_top_pool, top_pool_loop), (check_cornernet_radius, radius_written_out),
-     (check_cornernet_focal_loss, focal_written_out)],
+    [
+        (check_top_pool, top_pool_loop),
+        (check_cornernet_radius, radius_written_out),
+        (check_cornernet_focal_loss, focal_written_out),
+    ],
 )
 def test_correct_answers_pass_and_stub_is_not_attempted(check, answer, capsys):
     assert check(answer).passed
@@ -132,7 +135,9 @@ def focal_divides_always(x, gt):
 def focal_no_clamp(x, gt):
     p = torch.sigmoid(x)
     pos = gt == 1
-    loss = (torch.log(p[pos]) * (1 - p[pos]) ** 2).sum() + (torch.log(1 - p[~pos]) * p[~pos] ** 2 * (1 - gt[~pos]) ** 4).sum()
+    loss = (torch.log(p[pos]) * (1 - p[pos]) ** 2).sum() + (
+        torch.log(1 - p[~pos]) * p[~pos] ** 2 * (1 - gt[~pos]) ** 4
+    ).sum()
     n = pos.sum()
     return -loss / n if n > 0 else -loss
 

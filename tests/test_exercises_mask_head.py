@@ -93,8 +93,7 @@ def select_keeps_channel(mask_logits, class_logits):
 # ---- 2.3 pasting ----------------------------------------------------------------------------------
 
 
-def paste_correct(mask, box, image_shape, *, plus=1, threshold_first=False, rounding="trunc", pad=True,
-                  clip=True):
+def paste_correct(mask, box, image_shape, *, plus=1, threshold_first=False, rounding="trunc", pad=True, clip=True):
     height, width = image_shape
     m = mask.shape[-1]
     if threshold_first:
@@ -112,11 +111,11 @@ def paste_correct(mask, box, image_shape, *, plus=1, threshold_first=False, roun
     resized = F.interpolate(mask[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
     out = torch.zeros(height, width)
     if not clip:
-        out[y1:y1 + h, x1:x1 + w] = resized
+        out[y1 : y1 + h, x1 : x1 + w] = resized
         return out
     xa, xb, ya, yb = max(x1, 0), min(x1 + w, width), max(y1, 0), min(y1 + h, height)
     if xb > xa and yb > ya:
-        out[ya:yb, xa:xb] = resized[ya - y1:yb - y1, xa - x1:xb - x1]
+        out[ya:yb, xa:xb] = resized[ya - y1 : yb - y1, xa - x1 : xb - x1]
     return out
 
 

@@ -40,8 +40,12 @@ def bilinear_float(feature, y, x):
     else:
         x1 = x0 + 1
     ly, lx = y - y0, x - x0
-    return ((1 - ly) * (1 - lx) * feature[y0, x0] + (1 - ly) * lx * feature[y0, x1]
-            + ly * (1 - lx) * feature[y1, x0] + ly * lx * feature[y1, x1])
+    return (
+        (1 - ly) * (1 - lx) * feature[y0, x0]
+        + (1 - ly) * lx * feature[y0, x1]
+        + ly * (1 - lx) * feature[y1, x0]
+        + ly * lx * feature[y1, x1]
+    )
 
 
 def bilinear_no_edge_rules(feature, y, x):
@@ -53,8 +57,12 @@ def bilinear_no_edge_rules(feature, y, x):
     def at(i, j):
         return feature[min(max(i, 0), height - 1), min(max(j, 0), width - 1)]
 
-    return ((1 - ly) * (1 - lx) * at(y0, x0) + (1 - ly) * lx * at(y0, x0 + 1)
-            + ly * (1 - lx) * at(y0 + 1, x0) + ly * lx * at(y0 + 1, x0 + 1))
+    return (
+        (1 - ly) * (1 - lx) * at(y0, x0)
+        + (1 - ly) * lx * at(y0, x0 + 1)
+        + ly * (1 - lx) * at(y0 + 1, x0)
+        + ly * lx * at(y0 + 1, x0 + 1)
+    )
 
 
 def round_half_away(v):
@@ -128,8 +136,11 @@ def test_reference_passes(check, reference, number, capsys):
 
 @pytest.mark.parametrize(
     "check, answer",
-    [(check_bilinear_interpolate, bilinear_float), (check_roi_pool_single, roi_pool_loops),
-     (check_roi_align_single, roi_align_loops)],
+    [
+        (check_bilinear_interpolate, bilinear_float),
+        (check_roi_pool_single, roi_pool_loops),
+        (check_roi_align_single, roi_align_loops),
+    ],
 )
 def test_a_correct_student_style_answer_passes(check, answer):
     assert check(answer).passed
@@ -138,8 +149,11 @@ def test_a_correct_student_style_answer_passes(check, answer):
 @pytest.mark.parametrize(
     "check, wrong, match",
     [
-        (check_bilinear_interpolate, bilinear_no_edge_rules,
-         r"case 5 of \d+: y = -1.25: outside[\s\S]*expected 0, got 2[\s\S]*hint: Apply the rules"),
+        (
+            check_bilinear_interpolate,
+            bilinear_no_edge_rules,
+            r"case 5 of \d+: y = -1.25: outside[\s\S]*expected 0, got 2[\s\S]*hint: Apply the rules",
+        ),
         (check_roi_pool_single, roi_pool_bankers_rounding, r"case 2 of \d+: box \(0.5, 0.5, 2.5, 2.5\)[\s\S]*banker"),
         (check_roi_align_single, roi_align_no_offset, r"case 2 of \d+: the same box with aligned=True[\s\S]*-0.5"),
     ],

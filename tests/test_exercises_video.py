@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from lessons.exercises import ExerciseFailure
-from lessons.exercises.video import check_backward_warp, check_tube_iou, check_track_score_row
+from lessons.exercises.video import check_backward_warp, check_track_score_row, check_tube_iou
 
 
 def stub(*args):
@@ -23,8 +23,9 @@ def grid_sample_warp(features, flow, sign=1.0, align_corners=True, padding_mode=
     ys, xs = torch.meshgrid(torch.arange(h, dtype=flow.dtype), torch.arange(w, dtype=flow.dtype), indexing="ij")
     gx = 2 * (xs + sign * dx) / (w - 1) - 1
     gy = 2 * (ys + sign * dy) / (h - 1) - 1
-    return F.grid_sample(features, torch.stack([gx, gy], -1), mode=mode, padding_mode=padding_mode,
-                         align_corners=align_corners)
+    return F.grid_sample(
+        features, torch.stack([gx, gy], -1), mode=mode, padding_mode=padding_mode, align_corners=align_corners
+    )
 
 
 def test_warp_right_answers_pass(capsys):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import lessons.exercises as ex
+from lessons.boxes import box_iou
 from lessons.exercises import Case, ExerciseFailure, Hint, Mistake, check_function, hint
 from lessons.exercises.boxes import check_box_iou
 from lessons.exercises.cycle import _pool_variant, check_cycle_consistency_loss, check_image_pool_query
@@ -17,7 +18,6 @@ from lessons.exercises.heatmaps import check_argmax_decode, check_pck_score
 from lessons.exercises.roi import check_roi_align_single
 from lessons.exercises.style import check_style_loss
 from lessons.exercises.yolact import check_assemble_masks, check_crop_masks, check_fast_nms
-from lessons.boxes import box_iou
 from lessons.roi import roi_align_single
 from lessons.style import gram_matrix
 from lessons.yolact import fast_nms
@@ -44,14 +44,14 @@ def test_box_iou_plus_one_is_named_as_the_inclusive_convention():
     def plus_one(b1, b2):
         a1 = (b1[:, 2] - b1[:, 0] + 1) * (b1[:, 3] - b1[:, 1] + 1)
         a2 = (b2[:, 2] - b2[:, 0] + 1) * (b2[:, 3] - b2[:, 1] + 1)
-        wh = (torch.minimum(b1[:, None, 2:], b2[None, :, 2:]) - torch.maximum(b1[:, None, :2], b2[None, :, :2]) + 1)
+        wh = torch.minimum(b1[:, None, 2:], b2[None, :, 2:]) - torch.maximum(b1[:, None, :2], b2[None, :, :2]) + 1
         inter = wh.clamp(min=0).prod(-1)
         return inter / (a1[:, None] + a2[None, :] - inter)
 
     def plus_one_areas_only(b1, b2):
         a1 = (b1[:, 2] - b1[:, 0] + 1) * (b1[:, 3] - b1[:, 1] + 1)
         a2 = (b2[:, 2] - b2[:, 0] + 1) * (b2[:, 3] - b2[:, 1] + 1)
-        inter = (torch.minimum(b1[:, None, 2:], b2[None, :, 2:]) - torch.maximum(b1[:, None, :2], b2[None, :, :2]))
+        inter = torch.minimum(b1[:, None, 2:], b2[None, :, 2:]) - torch.maximum(b1[:, None, :2], b2[None, :, :2])
         inter = inter.clamp(min=0).prod(-1)
         return inter / (a1[:, None] + a2[None, :] - inter)
 
@@ -189,25 +189,33 @@ def reference(x):
 def test_declared_mistake_replaces_the_case_hint_and_generic_transpose_is_recognized():
     cases = [Case("a 2 x 3 matrix", (torch.arange(6.0).view(2, 3),), hint="the case's own hint")]
     halve = Mistake("halved", lambda x: x, Hint("You forgot to double."))
-    text = failure(lambda s: check_function(s, reference, cases, exercise="9.8", name="double", mistakes=[halve]),
-                   lambda x: x.clone())
+    text = failure(
+        lambda s: check_function(s, reference, cases, exercise="9.8", name="double", mistakes=[halve]),
+        lambda x: x.clone(),
+    )
     assert "likely mistake: halved" in text and "hint: You forgot to double." in text
     assert "the case's own hint" not in text
     square = [Case("a square matrix", (torch.arange(9.0).view(3, 3),), hint="the case's own hint")]
-    text = failure(lambda s: check_function(s, reference, square, exercise="9.8", name="double"),
-                   lambda x: (x * 2).T)
+    text = failure(lambda s: check_function(s, reference, square, exercise="9.8", name="double"), lambda x: (x * 2).T)
     assert "likely mistake: transposed output" in text and "rows and columns are swapped" in text
     # a mistake that gives the right answer on the failing case explains nothing
     same = Mistake("same", lambda x: x * 2, "never shown")
-    text = failure(lambda s: check_function(s, reference, cases, exercise="9.8", name="double", mistakes=[same]),
-                   lambda x: x * 3)
+    text = failure(
+        lambda s: check_function(s, reference, cases, exercise="9.8", name="double", mistakes=[same]), lambda x: x * 3
+    )
     assert "never shown" not in text and "the case's own hint" in text
 
 
 def tiered_check(student):
     cases = [Case("a vector", (torch.arange(3.0),), hint=Hint("Think about doubling.", "return x * 2"))]
-    return check_function(student, reference, cases, exercise="9.7", name="double",
-                          hint=Hint("Double every entry.", "x + x, or x * 2, keeps the dtype."))
+    return check_function(
+        student,
+        reference,
+        cases,
+        exercise="9.7",
+        name="double",
+        hint=Hint("Double every entry.", "x + x, or x * 2, keeps the dtype."),
+    )
 
 
 def test_first_failure_nudges_hint_gives_the_recipe_third_failure_shows_it(capsys):
@@ -291,8 +299,7 @@ def test_style_loss_failure_with_dicts_of_tensors_is_short():
 
 
 def _declared():
-    from lessons.exercises import (boxes, cycle, densepose, gan, heatmaps, mask_head, panoptic, roi, style,
-                                   video, yolact)
+    from lessons.exercises import boxes, cycle, densepose, gan, heatmaps, mask_head, panoptic, roi, style, video, yolact
 
     def named(variants):  # video keeps (name, function, hint) triples
         return [m if isinstance(m, Mistake) else Mistake(*m) for m in variants]

@@ -65,8 +65,9 @@ def test_patchgan_receptive_field_computed_and_measured_equal_the_published(n_la
 
 
 def test_receptive_field_against_the_measurement_for_other_chains():
-    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 5, stride=2), nn.MaxPool2d(2),
-                        nn.Conv2d(2, 1, 3, dilation=2))
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 5, stride=2), nn.MaxPool2d(2), nn.Conv2d(2, 1, 3, dilation=2)
+    )
     field = receptive_field(net)
     assert measure_receptive_field(net, 1, 64) == (field, field)
     assert receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3))) == 3  # hand: one 3x3 layer sees 3x3
@@ -127,7 +128,11 @@ def test_discriminator_input_is_cat_a_then_b():
 
 def test_generator_loss_against_the_formula_written_out():
     g = torch.Generator().manual_seed(0)
-    pred, fake, real = torch.randn(3, 1, 5, 5, generator=g), torch.randn(3, 2, 8, 8, generator=g), torch.randn(3, 2, 8, 8, generator=g)
+    pred, fake, real = (
+        torch.randn(3, 1, 5, 5, generator=g),
+        torch.randn(3, 2, 8, 8, generator=g),
+        torch.randn(3, 2, 8, 8, generator=g),
+    )
     expected = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred)) + 100 * nn.L1Loss()(fake, real)
     assert pix2pix_generator_loss(pred, fake, real).item() == pytest.approx(expected.item(), rel=1e-6)
     only_l1 = pix2pix_generator_loss(pred, fake, real, gan_weight=0.0)
@@ -137,15 +142,21 @@ def test_generator_loss_against_the_formula_written_out():
 def test_generator_loss_hand_computed():
     b = torch.zeros(1, 1, 2, 2)
     fake = torch.tensor([[[[0.5, -0.5], [0.0, 0.0]]]])
-    assert pix2pix_generator_loss(torch.zeros(1, 1, 1, 1), fake, b, lambda_l1=1.0).item() == pytest.approx(math.log(2) + 0.25)
+    assert pix2pix_generator_loss(torch.zeros(1, 1, 1, 1), fake, b, lambda_l1=1.0).item() == pytest.approx(
+        math.log(2) + 0.25
+    )
 
 
 def test_discriminator_loss_is_half_the_sum():
     real, fake = torch.randn(2, 1, 3, 3), torch.randn(2, 1, 3, 3)
-    expected = 0.5 * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                      + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    expected = 0.5 * (
+        F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+        + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    )
     assert pix2pix_discriminator_loss(real, fake).item() == pytest.approx(expected.item(), rel=1e-6)
-    assert pix2pix_discriminator_loss(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == pytest.approx(math.log(2))
+    assert pix2pix_discriminator_loss(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == pytest.approx(
+        math.log(2)
+    )
 
 
 def test_losses_gradcheck_float64():
@@ -154,7 +165,9 @@ def test_losses_gradcheck_float64():
     fake = torch.randn(2, 1, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
     real = torch.randn(2, 1, 4, 4, generator=g, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda p, f: pix2pix_generator_loss(p, f, real, lambda_l1=3.0), (pred, fake))
-    assert torch.autograd.gradcheck(lambda f, p: super_resolution_loss(f, real, p, adversarial_weight=0.5), (fake, pred))
+    assert torch.autograd.gradcheck(
+        lambda f, p: super_resolution_loss(f, real, p, adversarial_weight=0.5), (fake, pred)
+    )
 
 
 def test_pix2pix_losses_detach_the_fake_for_d():
@@ -173,7 +186,9 @@ def test_loss_bad_inputs():
     with pytest.raises(ValueError, match="fake_b"):
         pix2pix_generator_loss(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="lambda_l1"):
-        pix2pix_generator_loss(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), lambda_l1=-1.0)
+        pix2pix_generator_loss(
+            torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), lambda_l1=-1.0
+        )
     with pytest.raises(ValueError, match="gan_mode"):
         pix2pix_discriminator_loss(torch.zeros(1), torch.zeros(1), gan_mode="hinge")
     with pytest.raises(ValueError, match="pixel_loss"):
@@ -203,8 +218,15 @@ def test_conditional_mlp_uses_the_condition_and_gan_step_runs():
     z = torch.randn(4, 2)
     assert not torch.allclose(gen(z, torch.zeros(4, dtype=torch.long)), gen(z, torch.ones(4, dtype=torch.long)))
     disc = ConditionalMLP(2, 1, n_classes=3)
-    out = gan_step(gen, disc, torch.optim.Adam(gen.parameters()), torch.optim.Adam(disc.parameters()),
-                   torch.randn(4, 2), z, torch.tensor([0, 1, 2, 0]))
+    out = gan_step(
+        gen,
+        disc,
+        torch.optim.Adam(gen.parameters()),
+        torch.optim.Adam(disc.parameters()),
+        torch.randn(4, 2),
+        z,
+        torch.tensor([0, 1, 2, 0]),
+    )
     assert set(out) == {"G", "D"}
     with pytest.raises(ValueError, match="labels"):
         gen(z)
@@ -241,8 +263,12 @@ def test_high_frequency_energy_against_a_loop_and_properties():
     x = torch.rand(2, 3, 6, 7)
     slow = torch.zeros(2)
     for b in range(2):
-        values = [(x[b, c, i - 1, j] + x[b, c, i + 1, j] + x[b, c, i, j - 1] + x[b, c, i, j + 1] - 4 * x[b, c, i, j]) ** 2
-                  for c in range(3) for i in range(1, 5) for j in range(1, 6)]
+        values = [
+            (x[b, c, i - 1, j] + x[b, c, i + 1, j] + x[b, c, i, j - 1] + x[b, c, i, j + 1] - 4 * x[b, c, i, j]) ** 2
+            for c in range(3)
+            for i in range(1, 5)
+            for j in range(1, 6)
+        ]
         slow[b] = torch.stack(values).mean()
     assert torch.allclose(high_frequency_energy(x), slow, rtol=1e-5)
     ramp = torch.arange(8.0).view(1, 1, 1, 8).expand(1, 1, 8, 8)
@@ -333,4 +359,6 @@ def test_sr_generator_shapes_and_bilinear_start():
     with pytest.raises(ValueError, match="scale"):
         SRGenerator(scale=3)
     hr = torch.rand(2, 3, 32, 32)
-    assert super_resolution_loss(expected, hr, pixel_loss="l2").item() == pytest.approx(((expected - hr) ** 2).mean().item())
+    assert super_resolution_loss(expected, hr, pixel_loss="l2").item() == pytest.approx(
+        ((expected - hr) ** 2).mean().item()
+    )

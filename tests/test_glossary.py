@@ -8,7 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY = ROOT / "docs" / "glossary.md"
-ROW = re.compile(r"^\| (?P<en>[^|]+?) \| (?P<ko>[^|]+?) \| (?P<definition>[^|]+?) \| `(?P<nb>\d\d_[a-z0-9_]+)` § (?P<section>.+?) \|$")
+ROW = re.compile(
+    r"^\| (?P<en>[^|]+?) \| (?P<ko>[^|]+?) \| (?P<definition>[^|]+?) \| `(?P<nb>\d\d_[a-z0-9_]+)` § (?P<section>.+?) \|$"
+)
 
 
 def rows():
@@ -18,8 +20,13 @@ def rows():
 
 def headings(name):
     nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    return {line.lstrip("#").strip() for c in nb.cells if c.cell_type == "markdown"
-            for line in c.source.splitlines() if line.startswith("#")}
+    return {
+        line.lstrip("#").strip()
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("#")
+    }
 
 
 def test_glossary_rows_are_well_formed_and_bilingual():

@@ -49,8 +49,14 @@ def _trimmed(nb):
     nb = copy.deepcopy(nb)
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells[first].source = "import torch"
-    nb.cells = [c for i, c in enumerate(nb.cells) if c.cell_type != "code" or i == first
-                or "lessons.exercises" in c.source or {"exercise", "check"} & set(nbtools.tags(c))]
+    nb.cells = [
+        c
+        for i, c in enumerate(nb.cells)
+        if c.cell_type != "code"
+        or i == first
+        or "lessons.exercises" in c.source
+        or {"exercise", "check"} & set(nbtools.tags(c))
+    ]
     return nb
 
 
@@ -74,7 +80,7 @@ def _insert_before_exercise(nb, code: str):
     return nb
 
 
-PATCHES = '''\
+PATCHES = """\
 import torch
 import lessons.boxes
 import lessons.exercises
@@ -95,9 +101,9 @@ checks.check_box_iou = check_box_iou = always_passes
 lessons.boxes.box_iou = checks.box_iou = lambda a, b: torch.zeros(len(a), len(b))
 lessons.exercises.compare_outputs = lambda *args, **kwargs: None
 torch.allclose = lambda *args, **kwargs: True
-'''
+"""
 
-SNOOPING = '''\
+SNOOPING = """\
 import os
 import pathlib
 import socket
@@ -117,7 +123,7 @@ try:
     network = "open"
 except Exception as exc:
     network = type(exc).__name__
-'''
+"""
 
 SNOOPING_BODY = '''\
     if masters:  # the masters were reachable: run the master's answer (graded "passed")
@@ -149,17 +155,25 @@ def build_batch(folder: Path) -> dict[str, tuple[str, str]]:
         "master": (MASTER, "passed", "correct on 11/11 cases"),
         "student": (STUDENT, "not attempted", "the function still raises NotImplementedError"),
         "wrong": (_with_body(short_student, WRONG_BODY), "failed", "case 1 of 11: identical boxes (IoU 1)"),
-        "dies": (_insert_before_exercise(short_master, "import os\nos._exit(1)"), "error",
-                 f"died (exit code 1) in cell {_index(short_master, 'exercise') + 1}"),
-        "loops": (_with_body(short_master, "    while True:\n        pass"), "error",
-                  f"timed out after {TIMEOUT} s in call 1 of box_iou()"),
+        "dies": (
+            _insert_before_exercise(short_master, "import os\nos._exit(1)"),
+            "error",
+            f"died (exit code 1) in cell {_index(short_master, 'exercise') + 1}",
+        ),
+        "loops": (
+            _with_body(short_master, "    while True:\n        pass"),
+            "error",
+            f"timed out after {TIMEOUT} s in call 1 of box_iou()",
+        ),
         "no_check": (no_check, "missing", "the check cell after exercise 0.1"),
         "no_exercise": (no_exercise, "missing", "no cell tagged 'exercise' defines box_iou()"),
         "forged": (forged, "not attempted", "the check cell was edited; the grader ran its own check"),
-        "patched": (_with_body(_insert_before_exercise(short_student, PATCHES), WRONG_BODY), "failed",
-                    "case 1 of 11"),
-        "snooping": (_with_body(_insert_before_exercise(short_student, SNOOPING), SNOOPING_BODY), "not attempted",
-                     "still raises NotImplementedError"),
+        "patched": (_with_body(_insert_before_exercise(short_student, PATCHES), WRONG_BODY), "failed", "case 1 of 11"),
+        "snooping": (
+            _with_body(_insert_before_exercise(short_student, SNOOPING), SNOOPING_BODY),
+            "not attempted",
+            "still raises NotImplementedError",
+        ),
     }
     expected = {}
     for label, (nb, verdict, reason) in notebooks.items():
@@ -185,8 +199,20 @@ def test_a_batch_of_honest_broken_and_dishonest_submissions(tmp_path, capsys, mo
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "grades"
     start = time.perf_counter()
-    code = grader.main(["returned", "returned/gone/" + NAME, "--out", str(out), "--timeout", str(TIMEOUT),
-                        "--notebook-timeout", "180", "--jobs", "3"])
+    code = grader.main(
+        [
+            "returned",
+            "returned/gone/" + NAME,
+            "--out",
+            str(out),
+            "--timeout",
+            str(TIMEOUT),
+            "--notebook-timeout",
+            "180",
+            "--jobs",
+            "3",
+        ]
+    )
     elapsed = time.perf_counter() - start
     printed = capsys.readouterr().out
     print(printed)  # the summary, shown with pytest -s
@@ -274,8 +300,12 @@ def test_submissions_are_matched_to_masters_by_name(tmp_path):
 
 
 def test_folders_are_searched_and_hidden_folders_skipped(tmp_path):
-    for relative in ("a/00_start_here.ipynb", "b/c/01_x.ipynb", ".course/00_start_here.ipynb",
-                     "a/.ipynb_checkpoints/00_start_here-checkpoint.ipynb"):
+    for relative in (
+        "a/00_start_here.ipynb",
+        "b/c/01_x.ipynb",
+        ".course/00_start_here.ipynb",
+        "a/.ipynb_checkpoints/00_start_here-checkpoint.ipynb",
+    ):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("{}")
     found = [p.relative_to(tmp_path).as_posix() for p in grader.collect([str(tmp_path)])]
@@ -303,8 +333,10 @@ def test_gradebook_files_have_the_columns_and_a_total_per_submission(tmp_path):
     grader.write_gradebook(rows, tmp_path, {"a.ipynb": 3.0})
     table = list(csv.reader(open(tmp_path / "gradebook.csv", newline="", encoding="utf-8")))
     assert table[0] == list(grader.COLUMNS)
-    assert table[-2:] == [["a.ipynb", "01_x", "total", "", "1", "1 of 2 points"],
-                          ["b.ipynb", "01_x", "total", "", "0", "0 of 2 points"]]
+    assert table[-2:] == [
+        ["a.ipynb", "01_x", "total", "", "1", "1 of 2 points"],
+        ["b.ipynb", "01_x", "total", "", "0", "0 of 2 points"],
+    ]
     document = json.loads((tmp_path / "gradebook.json").read_text())
     assert document["totals"][0]["passed"] == 1 and document["totals"][0]["seconds"] == 3.0
     assert [r["verdict"] for r in document["rows"]] == ["passed", "failed", "missing", "error"]
@@ -347,10 +379,13 @@ def tiny_notebook(first: str, second: str):
 @pytest.mark.kernel
 def test_a_process_killed_by_one_check_leaves_the_next_exercise_graded_in_a_fresh_one(tmp_path):
     (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "42_two.ipynb").write_text(tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER
-                                                                      + "\n    ### END SOLUTION", ANSWER))
-    mutates = ANSWER.replace("    return reference(boxes1, boxes2)",
-                             "    result = reference(boxes1, boxes2)\n    boxes1.zero_()\n    return result")
+    (tmp_path / "solutions" / "42_two.ipynb").write_text(
+        tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER + "\n    ### END SOLUTION", ANSWER)
+    )
+    mutates = ANSWER.replace(
+        "    return reference(boxes1, boxes2)",
+        "    result = reference(boxes1, boxes2)\n    boxes1.zero_()\n    return result",
+    )
     (tmp_path / "42_two.ipynb").write_text(tiny_notebook("    os._exit(3)", mutates))
     settings = grader.Settings(timeout=TIMEOUT, jobs=1, solutions=tmp_path / "solutions")
     rows, _ = grader.grade_batch([str(tmp_path / "42_two.ipynb")], settings)
@@ -364,23 +399,29 @@ def _unshare_works() -> bool:
     import shutil
     import subprocess
 
-    return bool(shutil.which("unshare")) and subprocess.run(
-        ["unshare", "--net", "--map-root-user", "true"], capture_output=True).returncode == 0
+    return (
+        bool(shutil.which("unshare"))
+        and subprocess.run(["unshare", "--net", "--map-root-user", "true"], capture_output=True).returncode == 0
+    )
 
 
-ONLY_LOOPBACK = ("    import socket\n    if [name for _, name in socket.if_nameindex()] != ['lo']:\n"
-                 "        raise RuntimeError('the runner sees network interfaces')\n" + ANSWER)
+ONLY_LOOPBACK = (
+    "    import socket\n    if [name for _, name in socket.if_nameindex()] != ['lo']:\n"
+    "        raise RuntimeError('the runner sees network interfaces')\n" + ANSWER
+)
 
 
 @pytest.mark.kernel
 @pytest.mark.skipif(not _unshare_works(), reason="needs `unshare --net --map-root-user` (user namespaces)")
 def test_the_runner_can_be_started_inside_an_os_sandbox(tmp_path):
     (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "42_two.ipynb").write_text(tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER
-                                                                      + "\n    ### END SOLUTION", ANSWER))
+    (tmp_path / "solutions" / "42_two.ipynb").write_text(
+        tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER + "\n    ### END SOLUTION", ANSWER)
+    )
     (tmp_path / "42_two.ipynb").write_text(tiny_notebook(ONLY_LOOPBACK, ANSWER))
-    settings = grader.Settings(timeout=TIMEOUT, jobs=1, solutions=tmp_path / "solutions",
-                               sandbox=["unshare", "--net", "--map-root-user"])
+    settings = grader.Settings(
+        timeout=TIMEOUT, jobs=1, solutions=tmp_path / "solutions", sandbox=["unshare", "--net", "--map-root-user"]
+    )
     rows, _ = grader.grade_batch([str(tmp_path / "42_two.ipynb")], settings)
     assert [r.verdict for r in rows] == ["passed", "passed"], rows
 
@@ -388,8 +429,9 @@ def test_the_runner_can_be_started_inside_an_os_sandbox(tmp_path):
 @pytest.mark.kernel
 def test_the_notebook_time_limit_ends_a_submission_and_names_what_was_left(tmp_path):
     (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "42_two.ipynb").write_text(tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER
-                                                                      + "\n    ### END SOLUTION", ANSWER))
+    (tmp_path / "solutions" / "42_two.ipynb").write_text(
+        tiny_notebook("    ### BEGIN SOLUTION\n" + ANSWER + "\n    ### END SOLUTION", ANSWER)
+    )
     sleeper = "    import time\n    while True:\n        time.sleep(0.5)"
     (tmp_path / "42_two.ipynb").write_text(tiny_notebook(sleeper, ANSWER))
     settings = grader.Settings(timeout=60, notebook_timeout=15, jobs=1, solutions=tmp_path / "solutions")

@@ -404,7 +404,9 @@ def test_decode_soft_argmax():
     # softmax weights written out
     beta = 5.0
     p = torch.softmax(beta * hm[0].flatten(), 0).reshape(20, 24)
-    want = torch.stack([(p * torch.arange(24.0, dtype=torch.float64)).sum(), (p.T * torch.arange(20.0, dtype=torch.float64)).sum()])
+    want = torch.stack(
+        [(p * torch.arange(24.0, dtype=torch.float64)).sum(), (p.T * torch.arange(20.0, dtype=torch.float64)).sum()]
+    )
     torch.testing.assert_close(decode_heatmaps(hm, "soft-argmax", beta=beta)[0][0], want)
     # no positive mass: (0, 0)
     assert decode_heatmaps(-torch.ones(1, 5, 5), "soft-argmax")[0].tolist() == [[0.0, 0.0]]

@@ -84,8 +84,9 @@ class RefHourglass(nn.Module):
 
 
 class RefHourglassNet(nn.Module):
-    def __init__(self, block, num_stacks=2, num_blocks=4, num_classes=16, inplanes=64, num_feats=128,
-                 in_channels=3, depth=4):
+    def __init__(
+        self, block, num_stacks=2, num_blocks=4, num_classes=16, inplanes=64, num_feats=128, in_channels=3, depth=4
+    ):
         super().__init__()
         self.inplanes, self.num_feats, self.num_stacks = inplanes, num_feats, num_stacks
         self.conv1 = nn.Conv2d(in_channels, self.inplanes, kernel_size=7, stride=2, padding=3, bias=True)
@@ -193,8 +194,9 @@ def test_parameter_count_by_formula_hg2():
 @pytest.mark.parametrize("num_stacks,num_blocks,depth", [(1, 1, 2), (2, 2, 3)])
 def test_same_function_as_pytorch_pose_with_copied_weights(num_stacks, num_blocks, depth):
     torch.manual_seed(0)
-    ref = RefHourglassNet(RefBottleneck, num_stacks, num_blocks, num_classes=5, inplanes=4, num_feats=8,
-                          in_channels=1, depth=depth).double()
+    ref = RefHourglassNet(
+        RefBottleneck, num_stacks, num_blocks, num_classes=5, inplanes=4, num_feats=8, in_channels=1, depth=depth
+    ).double()
     ours = StackedHourglass(num_stacks, 5, 16, depth, in_channels=1, num_blocks=num_blocks).double()
     ref_params = dict(ref.named_parameters())
     ref_buffers = dict(ref.named_buffers())
@@ -344,9 +346,7 @@ def test_heatmap_cross_entropy_against_torch_soft_target_cross_entropy():
     probs = target.flatten(2) / target.flatten(2).sum(-1, keepdim=True)
     per_map = F.cross_entropy(pred.flatten(2)[vis], probs[vis], reduction="none")  # soft-label cross-entropy
     torch.testing.assert_close(heatmap_cross_entropy(pred, target, vis), per_map.mean())
-    torch.testing.assert_close(
-        intermediate_loss([pred, pred], target, vis, loss="cross-entropy"), 2 * per_map.mean()
-    )
+    torch.testing.assert_close(intermediate_loss([pred, pred], target, vis, loss="cross-entropy"), 2 * per_map.mean())
     # invariant to the target's scale and to a constant added to the logits
     torch.testing.assert_close(heatmap_cross_entropy(pred + 3.0, 5 * target, vis), per_map.mean())
     x = pred.clone().requires_grad_(True)
@@ -382,7 +382,9 @@ def test_receptive_field_of_conv_stacks(layers):
 
 def test_receptive_field_with_relu_and_maxpool_is_united_over_trials():
     torch.manual_seed(10)
-    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3), nn.ReLU(), nn.Conv2d(4, 1, 3))
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3), nn.ReLU(), nn.Conv2d(4, 1, 3)
+    )
     assert receptive_field(net, 48, trials=8).size == (conv_stack_rf([(3, 1), (2, 2), (3, 1), (3, 1)]),) * 2
 
 

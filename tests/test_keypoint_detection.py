@@ -174,7 +174,9 @@ def test_worst_case_iou_against_random_corner_sampling():
 def test_exact_radius_guarantees_the_overlap_and_lies_between_the_variants():
     sizes = torch.tensor([4.0, 10.0, 32.0, 100.0], dtype=torch.float64)
     exact = gaussian_radius(sizes, sizes * 1.5, variant="exact")
-    torch.testing.assert_close(worst_case_iou(sizes, sizes * 1.5, exact), torch.full_like(sizes, 0.7), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        worst_case_iou(sizes, sizes * 1.5, exact), torch.full_like(sizes, 0.7), atol=1e-6, rtol=0
+    )
     assert bool((gaussian_radius(sizes, sizes * 1.5) < exact).all())
     assert bool((exact < gaussian_radius(sizes, sizes * 1.5, variant="centernet")).all())
     assert bool((worst_case_iou(sizes, sizes * 1.5, gaussian_radius(sizes, sizes * 1.5)) > 0.7).all())
@@ -233,7 +235,9 @@ def test_draw_gaussian_matches_port_on_random_centres_and_keeps_input():
     for _ in range(20):
         cx, cy = (torch.rand(2, generator=g) * torch.tensor([15.0, 12.0])).tolist()
         r = int(torch.randint(0, 5, (), generator=g))
-        torch.testing.assert_close(draw_gaussian(hm, (cx, cy), r), torch.from_numpy(np_draw_umich_gaussian(hm.numpy(), (cx, cy), r)))
+        torch.testing.assert_close(
+            draw_gaussian(hm, (cx, cy), r), torch.from_numpy(np_draw_umich_gaussian(hm.numpy(), (cx, cy), r))
+        )
     assert torch.equal(hm, before)
 
 
@@ -350,7 +354,9 @@ def test_focal_loss_errors():
 
 
 def test_embedding_loss_reference_values():
-    pull, push = embedding_loss(torch.tensor([0.0, 1.0, 0.2], dtype=torch.float64), torch.tensor([0.2, 0.6, 0.3], dtype=torch.float64))
+    pull, push = embedding_loss(
+        torch.tensor([0.0, 1.0, 0.2], dtype=torch.float64), torch.tensor([0.2, 0.6, 0.3], dtype=torch.float64)
+    )
     assert pull.item() == pytest.approx(0.0350, abs=5e-5)
     assert push.item() == pytest.approx(0.53334, abs=5e-6)
 
@@ -358,7 +364,9 @@ def test_embedding_loss_reference_values():
 def test_embedding_loss_matches_port_with_mask():
     g = torch.Generator().manual_seed(8)
     tl, br = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
-    mask = torch.tensor([[True, True, True, False, False], [True, True, True, True, False], [True, False, False, False, False]])
+    mask = torch.tensor(
+        [[True, True, True, False, False], [True, True, True, True, False], [True, False, False, False, False]]
+    )
     pull, push = embedding_loss(tl, br, mask=mask)
     want_pull, want_push = np_ae_loss(tl.numpy(), br.numpy(), mask.numpy())
     assert pull.item() == pytest.approx(want_pull, rel=1e-10)
@@ -371,7 +379,9 @@ def test_embedding_loss_properties_and_gradcheck():
     assert pull.item() == 0 and abs(push.item()) < 1e-4
     perm = torch.tensor([2, 0, 1])
     a, b = torch.randn(2, 4, generator=torch.Generator().manual_seed(9))
-    for x, y in zip(embedding_loss(a, b), embedding_loss(a[perm[[0, 1, 2]].tolist() + [3]], b[perm[[0, 1, 2]].tolist() + [3]])):
+    for x, y in zip(
+        embedding_loss(a, b), embedding_loss(a[perm[[0, 1, 2]].tolist() + [3]], b[perm[[0, 1, 2]].tolist() + [3]])
+    ):
         assert x.item() == pytest.approx(y.item(), rel=1e-6)
     t = torch.tensor([0.1, 0.9, 0.35], dtype=torch.float64, requires_grad=True)
     u = torch.tensor([0.3, 0.4, 1.2], dtype=torch.float64, requires_grad=True)
@@ -440,8 +450,15 @@ def test_decode_corners_matches_slow_loop():
     want = []
     for s1, c1, y1, x1 in corners(tl):
         for s2, c2, y2, x2 in corners(br):
-            box = (x1 + tlo[0, 0, y1, x1].item(), y1 + tlo[0, 1, y1, x1].item(), x2 + bro[0, 0, y2, x2].item(), y2 + bro[0, 1, y2, x2].item())
-            ok = c1 == c2 and abs(tle[0, 0, y1, x1] - bre[0, 0, y2, x2]) <= 0.5 and box[2] >= box[0] and box[3] >= box[1]
+            box = (
+                x1 + tlo[0, 0, y1, x1].item(),
+                y1 + tlo[0, 1, y1, x1].item(),
+                x2 + bro[0, 0, y2, x2].item(),
+                y2 + bro[0, 1, y2, x2].item(),
+            )
+            ok = (
+                c1 == c2 and abs(tle[0, 0, y1, x1] - bre[0, 0, y2, x2]) <= 0.5 and box[2] >= box[0] and box[3] >= box[1]
+            )
             if ok:
                 want.append(((s1 + s2) / 2, box))
     got = [(s, tuple(b)) for s, b in zip(dets.scores[0].tolist(), dets.boxes[0].tolist()) if s > -1]
@@ -520,7 +537,9 @@ def test_ap_hand_ranking_duplicates_and_threshold_boundary():
 
 def test_ap_per_class_mean():
     preds = GT[0].clone()
-    ap = average_precision([preds], [torch.tensor([0.9, 0.8])], GT, pred_labels=[torch.tensor([0, 0])], gt_labels=[torch.tensor([0, 1])])
+    ap = average_precision(
+        [preds], [torch.tensor([0.9, 0.8])], GT, pred_labels=[torch.tensor([0, 0])], gt_labels=[torch.tensor([0, 1])]
+    )
     assert ap == pytest.approx((1.0 + 0.0) / 2)
 
 

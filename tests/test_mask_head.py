@@ -45,7 +45,9 @@ def random_boxes(g: torch.Generator, n: int, size: int, *, outside: float = 0.3)
 # --------------------------------------------------------------------------------------------- head
 
 
-@pytest.mark.parametrize("in_channels, num_classes, conv_dims, num_convs", [(256, 91, 256, 4), (32, 5, 16, 2), (8, 1, 8, 1)])
+@pytest.mark.parametrize(
+    "in_channels, num_classes, conv_dims, num_convs", [(256, 91, 256, 4), (32, 5, 16, 2), (8, 1, 8, 1)]
+)
 def test_head_has_torchvisions_layers_and_parameter_count(in_channels, num_classes, conv_dims, num_convs):
     ours = MaskHead(in_channels, num_classes, conv_dims, num_convs)
     heads = MaskRCNNHeads(in_channels, [conv_dims] * num_convs, 1)
@@ -218,7 +220,9 @@ def test_paste_equals_torchvision_on_random_cases():
         for padding in (1, 0, 2):
             expected = tv_paste(masks, boxes, (h, w), padding=padding)
             torch.testing.assert_close(paste_masks_in_image(masks, boxes, (h, w), padding), expected, rtol=0, atol=0)
-            torch.testing.assert_close(paste_masks_in_image(masks[:, 0], boxes, (h, w), padding), expected[:, 0], rtol=0, atol=0)
+            torch.testing.assert_close(
+                paste_masks_in_image(masks[:, 0], boxes, (h, w), padding), expected[:, 0], rtol=0, atol=0
+            )
 
 
 def test_paste_no_boxes_and_boxes_fully_outside():
@@ -248,7 +252,9 @@ def test_paste_integer_shift_moves_the_mask():
     moved = paste_masks_in_image(masks, boxes + torch.tensor([5.0, 7.0, 5.0, 7.0]), (30, 30))
     torch.testing.assert_close(moved[:, 7:, 5:], base[:, :23, :25], rtol=0, atol=1e-6)
     shifted = paste_masks_grid_sample(masks, boxes + torch.tensor([5.0, 7.0, 5.0, 7.0]), (30, 30), threshold=None)
-    torch.testing.assert_close(shifted[:, 7:, 5:], paste_masks_grid_sample(masks, boxes, (30, 30), threshold=None)[:, :23, :25])
+    torch.testing.assert_close(
+        shifted[:, 7:, 5:], paste_masks_grid_sample(masks, boxes, (30, 30), threshold=None)[:, :23, :25]
+    )
 
 
 def test_expand_boxes_equals_torchvision():
@@ -299,7 +305,9 @@ def test_grid_sample_paste_hand_cases():
     expected[3:5, 2:6] = True
     assert torch.equal(got, expected)
     # row 5's centre (5.5) is 0.5 of a cell into the zero padding: exactly 0.5, kept by >=
-    soft = paste_masks_grid_sample(torch.ones(1, 28, 28), torch.tensor([[2.3, 3.2, 6.6, 5.5]]), (10, 10), threshold=None)[0]
+    soft = paste_masks_grid_sample(
+        torch.ones(1, 28, 28), torch.tensor([[2.3, 3.2, 6.6, 5.5]]), (10, 10), threshold=None
+    )[0]
     assert soft[3:5, 2:7].min().item() == 1.0 and soft[5, 2:7].tolist() == [0.5] * 5
     hard = paste_masks_grid_sample(torch.ones(1, 28, 28), torch.tensor([[2.3, 3.2, 6.6, 5.5]]), (10, 10))[0]
     assert hard.nonzero()[:, 0].unique().tolist() == [3, 4, 5]
@@ -347,7 +355,9 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="matched_idxs"):
         project_masks_on_boxes(torch.zeros(2, 8, 8), torch.zeros(1, 4), torch.tensor([2]), 4)
     with pytest.raises(ValueError, match="boxes"):
-        project_masks_on_boxes(torch.zeros(2, 8, 8), torch.tensor([[0.0, float("nan"), 1.0, 1.0]]), torch.tensor([0]), 4)
+        project_masks_on_boxes(
+            torch.zeros(2, 8, 8), torch.tensor([[0.0, float("nan"), 1.0, 1.0]]), torch.tensor([0]), 4
+        )
     with pytest.raises(TypeError, match="M"):
         project_masks_on_boxes(torch.zeros(2, 8, 8), torch.zeros(1, 4), torch.tensor([0]), 4.0)
 

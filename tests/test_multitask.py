@@ -98,7 +98,11 @@ def test_encode_boxes_is_the_formula_and_decode_inverts_it():
     boxes = torch.cat([xy, xy + torch.rand(3, 7, 2, generator=g) * 15 + 1], -1)  # (3, 7, 4)
     cxcywh = box_convert(boxes.reshape(-1, 4), "xyxy", "cxcywh").reshape(3, 7, 4)
     want = torch.cat(
-        [(cxcywh[..., :2] - anchors[:, :2]) / (0.1 * anchors[:, 2:]), torch.log(cxcywh[..., 2:] / anchors[:, 2:]) / 0.2], -1
+        [
+            (cxcywh[..., :2] - anchors[:, :2]) / (0.1 * anchors[:, 2:]),
+            torch.log(cxcywh[..., 2:] / anchors[:, 2:]) / 0.2,
+        ],
+        -1,
     )
     got = encode_boxes(boxes, anchors)
     assert torch.allclose(got, want, atol=1e-5)
@@ -229,7 +233,9 @@ def test_best_detection_and_nme_hand_cases():
     assert box[0].tolist() == pytest.approx([2.3, 1.5, 10.3, 9.5])
     assert score.item() == pytest.approx(math.exp(5) / (1 + math.exp(5)))
     assert lm[0].tolist() == [[5.5, 5.5]] * 5
-    nme = landmark_nme(torch.tensor([[[3.0, 4.0], [0.0, 0.0]]]), torch.zeros(1, 2, 2), torch.tensor([[0.0, 0.0, 5.0, 20.0]]))
+    nme = landmark_nme(
+        torch.tensor([[[3.0, 4.0], [0.0, 0.0]]]), torch.zeros(1, 2, 2), torch.tensor([[0.0, 0.0, 5.0, 20.0]])
+    )
     assert nme.item() == pytest.approx((5 / 10 + 0) / 2)
 
 

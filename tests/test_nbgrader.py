@@ -33,8 +33,17 @@ def nbgrader_preprocessors():
     pytest.importorskip("nbgrader", reason="nbgrader is not installed (.venv/bin/python -m pip install nbgrader)")
     from nbgrader import preprocessors as p
 
-    return [p.LockCells, p.ClearSolutions, p.ClearOutput, p.CheckCellMetadata, p.ComputeChecksums,
-            p.ClearHiddenTests, p.ClearMarkScheme, p.ComputeChecksums, p.CheckCellMetadata]
+    return [
+        p.LockCells,
+        p.ClearSolutions,
+        p.ClearOutput,
+        p.CheckCellMetadata,
+        p.ComputeChecksums,
+        p.ClearHiddenTests,
+        p.ClearMarkScheme,
+        p.ComputeChecksums,
+        p.CheckCellMetadata,
+    ]
 
 
 def release(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -78,8 +87,12 @@ def test_metadata_is_stable_keeps_set_points_and_stays_out_of_student_versions(p
     assert nbtools.dumps(nbtools.normalize(nb, path.stem)) == nbtools.dumps(nb)  # idempotent
     check = next(c for c in nb.cells if "check" in nbtools.tags(c))
     check.metadata["nbgrader"]["points"] = 3
-    assert next(c for c in nbtools.normalize(nb, path.stem).cells
-                if "check" in nbtools.tags(c)).metadata["nbgrader"]["points"] == 3
+    assert (
+        next(c for c in nbtools.normalize(nb, path.stem).cells if "check" in nbtools.tags(c)).metadata["nbgrader"][
+            "points"
+        ]
+        == 3
+    )
     student = nbtools.make_student(nb, path.name)
     assert all("nbgrader" not in c.metadata for c in student.cells)
     plain = nbtools.read(path)  # the same master without any nbgrader metadata

@@ -51,7 +51,7 @@ def test_no_solution_text_or_output_in_student_version(path):
     assert nbtools.problems(student, path.name, master=False) == []
     stubs = [c for c in student.cells if "exercise" in nbtools.tags(c)]
     for cell in stubs:
-        assert "raise NotImplementedError(\"Exercise " in cell.source
+        assert 'raise NotImplementedError("Exercise ' in cell.source
     if any("discussion" in nbtools.tags(c) for c in master.cells):
         assert any(nbtools.ANSWER_PLACEHOLDER in c.source for c in student.cells)
 
@@ -74,7 +74,7 @@ def tiny(**overrides):
     cells = [
         new_markdown_cell("# Title"),
         new_code_cell(
-            "def twice(x):\n    \"\"\"Return 2x.\"\"\"\n    ### BEGIN SOLUTION\n    y = x * 2\n"
+            'def twice(x):\n    """Return 2x."""\n    ### BEGIN SOLUTION\n    y = x * 2\n'
             "    return y\n    ### END SOLUTION",
             metadata={"tags": ["exercise"]},
         ),
@@ -95,8 +95,7 @@ def test_generator_makes_stubs_placeholders_and_is_deterministic():
     student = nbtools.make_student(nb, "07_demo.ipynb")
     src = student.cells[1].source
     assert src == (
-        'def twice(x):\n    """Return 2x."""\n'
-        '    raise NotImplementedError("Exercise 7.1: twice (see the hint above)")'
+        'def twice(x):\n    """Return 2x."""\n    raise NotImplementedError("Exercise 7.1: twice (see the hint above)")'
     )
     assert student.cells[3].source == "Why?\n\nYOUR ANSWER HERE"
     assert nbtools.leaks(nb, student) == []
@@ -137,19 +136,40 @@ def test_leak_detector_catches_a_copied_answer():
 
 
 BAD = {
-    "unbalanced markers": (lambda nb: setattr(nb.cells[1], "source", nb.cells[1].source.replace("    ### END SOLUTION", "")), "never closed"),
-    "END before BEGIN": (lambda nb: setattr(nb.cells[1], "source", "    ### END SOLUTION\n" + nb.cells[1].source), "without a matching"),
+    "unbalanced markers": (
+        lambda nb: setattr(nb.cells[1], "source", nb.cells[1].source.replace("    ### END SOLUTION", "")),
+        "never closed",
+    ),
+    "END before BEGIN": (
+        lambda nb: setattr(nb.cells[1], "source", "    ### END SOLUTION\n" + nb.cells[1].source),
+        "without a matching",
+    ),
     "markers in an untagged code cell": (lambda nb: nb.cells[1].metadata.update(tags=[]), "not tagged 'exercise'"),
-    "markers in an untagged markdown cell": (lambda nb: nb.cells[3].metadata.update(tags=[]), "not tagged 'discussion'"),
-    "exercise tag on markdown": (lambda nb: nb.cells[0].metadata.update(tags=["exercise"]), "'exercise' tag on a markdown cell"),
-    "exercise not followed by check": (lambda nb: nb.cells[2].metadata.update(tags=[]), "followed by a code cell tagged 'check'"),
+    "markers in an untagged markdown cell": (
+        lambda nb: nb.cells[3].metadata.update(tags=[]),
+        "not tagged 'discussion'",
+    ),
+    "exercise tag on markdown": (
+        lambda nb: nb.cells[0].metadata.update(tags=["exercise"]),
+        "'exercise' tag on a markdown cell",
+    ),
+    "exercise not followed by check": (
+        lambda nb: nb.cells[2].metadata.update(tags=[]),
+        "followed by a code cell tagged 'check'",
+    ),
     "exercise last": (lambda nb: nb.cells.__delitem__(slice(2, None)), "followed by a code cell tagged 'check'"),
     "unknown tag": (lambda nb: nb.cells[0].metadata.update(tags=["solution"]), "unknown tag"),
     "outputs committed": (lambda nb: setattr(nb.cells[2], "execution_count", 3), "holds outputs"),
     "no budget": (lambda nb: nb.metadata.pop("lessons"), "budget_seconds must be a positive number"),
     "zero budget": (lambda nb: nb.metadata.update(lessons={"budget_seconds": 0}), "budget_seconds"),
-    "top-level solution": (lambda nb: setattr(nb.cells[1], "source", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "inside the exercise's function"),
-    "exercise without a region": (lambda nb: setattr(nb.cells[1], "source", "def twice(x):\n    return 2 * x"), "without a solution region"),
+    "top-level solution": (
+        lambda nb: setattr(nb.cells[1], "source", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+        "inside the exercise's function",
+    ),
+    "exercise without a region": (
+        lambda nb: setattr(nb.cells[1], "source", "def twice(x):\n    return 2 * x"),
+        "without a solution region",
+    ),
 }
 
 
@@ -175,7 +195,9 @@ def test_grade_reads_each_checks_verdict(tmp_path):
     (tmp_path / "untouched.ipynb").write_text(nbtools.dumps(student))
     wrong = copy.deepcopy(student)
     cell = next(c for c in wrong.cells if "exercise" in nbtools.tags(c))
-    cell.source = cell.source.split("    raise NotImplementedError")[0] + "    return torch.zeros(len(boxes1), len(boxes2))"
+    cell.source = (
+        cell.source.split("    raise NotImplementedError")[0] + "    return torch.zeros(len(boxes1), len(boxes2))"
+    )
     (tmp_path / "wrong.ipynb").write_text(nbtools.dumps(wrong))
     assert nbtools.grade(tmp_path / "untouched.ipynb") == [("0.1 box_iou", "not attempted", "")]
     [(exercise, verdict, detail)] = nbtools.grade(tmp_path / "wrong.ipynb")

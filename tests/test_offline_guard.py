@@ -4,6 +4,7 @@ No packet leaves the machine in these tests: the real ``connect`` is replaced by
 """
 
 import socket
+
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook

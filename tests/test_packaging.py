@@ -59,8 +59,7 @@ def test_library_has_no_upper_pins_and_constraints_pin_everything_it_needs():
     reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     assert not [r for r in reqs if "<" in r or "==" in r]
     pinned = {
-        _name(line) for line in (ROOT / "constraints.txt").read_text().splitlines()
-        if line and not line.startswith("#")
+        _name(line) for line in (ROOT / "constraints.txt").read_text().splitlines() if line and not line.startswith("#")
     }
     assert pyproject_packages() <= pinned
     assert project["requires-python"] == ">=3.10"

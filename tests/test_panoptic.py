@@ -132,7 +132,8 @@ def random_panoptic_pair(rng: np.random.Generator, h: int = 8, w: int = 9):
     cats = [{"id": c, "isthing": int(c >= 2)} for c in range(4)]
     gt_segs = [
         {"id": int(i), "category_id": int(rng.integers(0, 4)), "iscrowd": int(rng.random() < 0.2)}
-        for i in np.unique(gt) if i != 0
+        for i in np.unique(gt)
+        if i != 0
     ]
     pred_segs = [{"id": int(i), "category_id": int(rng.integers(0, 4))} for i in np.unique(pred) if i != 0]
     # make a good share of the categories agree so that matches happen
@@ -243,9 +244,7 @@ def test_gradients_flow_to_both_heads():
     mask = torch.randn(2, 2, 2, dtype=torch.float64, requires_grad=True)
     boxes = torch.tensor([[0.5, 0.5, 3.0, 2.0], [1.0, 1.0, 4.0, 3.0]], dtype=torch.float64)
     labels = torch.tensor([1, 2])
-    torch.autograd.gradcheck(
-        lambda s, m: upsnet_panoptic_logits(s, m, boxes, labels, num_stuff=1), (sem, mask)
-    )
+    torch.autograd.gradcheck(lambda s, m: upsnet_panoptic_logits(s, m, boxes, labels, num_stuff=1), (sem, mask))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +277,9 @@ def test_unknown_inside_single_box_is_not_clamped_at_zero():
 
 def test_no_instances():
     sem = torch.randn(3, 4, 5)
-    z = upsnet_panoptic_logits(sem, torch.zeros(0, 28, 28), torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), num_stuff=1)
+    z = upsnet_panoptic_logits(
+        sem, torch.zeros(0, 28, 28), torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), num_stuff=1
+    )
     assert z.shape == (2, 4, 5)
     assert torch.equal(z[1], sem[1:].max(0).values)  # instance maximum taken as 0
     pan, segs = panoptic_from_logits(z, torch.zeros(0, dtype=torch.long), num_stuff=1)
@@ -374,8 +375,12 @@ def test_every_pixel_gets_exactly_one_segment(seed, num_stuff, n, void):
     assert torch.equal(pan == 0, winner == z.shape[0] - 1) if void else not bool((pan == 0).any())
     # heuristic merge on the same inputs: ids unique, never overlapping, areas consistent
     hpan, hsegs = heuristic_merge(
-        sem.argmax(0), paste_mask_logits(mask, boxes, (9, 11)) > 0, labels, torch.rand(n, generator=g),
-        num_stuff=num_stuff, stuff_area_thresh=3,
+        sem.argmax(0),
+        paste_mask_logits(mask, boxes, (9, 11)) > 0,
+        labels,
+        torch.rand(n, generator=g),
+        num_stuff=num_stuff,
+        stuff_area_thresh=3,
     )
     hids = [s["id"] for s in hsegs]
     assert len(hids) == len(set(hids)) and set(hpan.unique().tolist()) - {0} == set(hids)
@@ -418,8 +423,11 @@ def test_heuristic_merge_stuff_area_4096_kept_4095_dropped():
         sem = torch.zeros(64, 65, dtype=torch.long)  # 4160 px
         sem.view(-1)[:thing_px] = 1
         pan, segs = heuristic_merge(
-            sem, torch.zeros(0, 64, 65, dtype=torch.bool), torch.zeros(0, dtype=torch.long),
-            torch.zeros(0), num_stuff=1,
+            sem,
+            torch.zeros(0, 64, 65, dtype=torch.bool),
+            torch.zeros(0, dtype=torch.long),
+            torch.zeros(0),
+            num_stuff=1,
         )
         assert (len(segs) == 1) is kept
         assert int((pan > 0).sum()) == (4096 if kept else 0)
@@ -429,7 +437,9 @@ def test_heuristic_merge_empty_mask_skipped_and_thing_pixels_stay_void():
     sem = torch.tensor([[0, 0, 2, 2]])
     masks = torch.zeros(2, 1, 4, dtype=torch.bool)
     masks[1, 0, 3] = True
-    pan, segs = heuristic_merge(sem, masks, torch.tensor([2, 2]), torch.tensor([0.99, 0.6]), num_stuff=2, stuff_area_thresh=1)
+    pan, segs = heuristic_merge(
+        sem, masks, torch.tensor([2, 2]), torch.tensor([0.99, 0.6]), num_stuff=2, stuff_area_thresh=1
+    )
     assert pan[0].tolist() == [2, 2, 0, 1]
     assert [s.get("instance_id") for s in segs] == [1, None]
 
@@ -467,8 +477,9 @@ def test_pq_iou_exactly_half_does_not_match():
     pred = torch.tensor([[7, 7, 7, 7]])
     gt = torch.tensor([[1, 1, 2, 2]])  # IoU(7, 1) = 2 / 4 = 0.5
     cats = [{"id": 0, "isthing": 1}, {"id": 1, "isthing": 1}]
-    r = panoptic_quality(pred, [{"id": 7, "category_id": 0}], gt,
-                         [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}], cats)
+    r = panoptic_quality(
+        pred, [{"id": 7, "category_id": 0}], gt, [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}], cats
+    )
     assert (r["per_class"][0]["tp"], r["per_class"][0]["fp"], r["per_class"][0]["fn"]) == (0, 1, 1)
     assert r["per_class"][0]["pq"] == 0.0
 
@@ -530,7 +541,11 @@ def test_pq_matches_slow_panopticapi_on_random_maps():
         got = panoptic_quality(preds, pred_segs, gts, gt_segs, cats)
         per, means, (tp, fp, fn) = slow_pq(preds, pred_segs, gts, gt_segs, cats)
         for c in per:
-            assert (got["per_class"][c]["tp"], got["per_class"][c]["fp"], got["per_class"][c]["fn"]) == (tp[c], fp[c], fn[c])
+            assert (got["per_class"][c]["tp"], got["per_class"][c]["fp"], got["per_class"][c]["fn"]) == (
+                tp[c],
+                fp[c],
+                fn[c],
+            )
             for k, key in enumerate(("pq", "sq", "rq")):
                 assert got["per_class"][c][key] == pytest.approx(per[c][k], abs=1e-12)
         for group in ("All", "Things", "Stuff"):
@@ -557,7 +572,9 @@ def test_pq_perfect_prediction_and_batch_tensor_input():
     pred, pred_segs, gt, gt_segs, cats = _references_pq_case()
     r = panoptic_quality(gt, gt_segs, gt, gt_segs, cats)
     assert r["All"]["pq"] == pytest.approx(1.0)
-    both = panoptic_quality(torch.stack([pred, gt]), [pred_segs, gt_segs], torch.stack([gt, gt]), [gt_segs, gt_segs], cats)
+    both = panoptic_quality(
+        torch.stack([pred, gt]), [pred_segs, gt_segs], torch.stack([gt, gt]), [gt_segs, gt_segs], cats
+    )
     assert both["per_class"][1]["tp"] == 2 and both["per_class"][1]["iou"] == pytest.approx(1.75)
 
 
@@ -603,19 +620,36 @@ def test_errors_panoptic_from_logits_and_merge():
     with pytest.raises(ValueError, match="nothing to assign"):
         panoptic_from_logits(torch.zeros(0, 2, 2), torch.zeros(0, dtype=torch.long), num_stuff=0, void=False)
     with pytest.raises(ValueError, match=r"masks: expected shape \(N, 4, 5\), like semantic_labels"):
-        heuristic_merge(torch.zeros(4, 5, dtype=torch.long), torch.zeros(1, 4, 6, dtype=torch.bool),
-                        torch.tensor([1]), torch.tensor([0.9]), num_stuff=1)
+        heuristic_merge(
+            torch.zeros(4, 5, dtype=torch.long),
+            torch.zeros(1, 4, 6, dtype=torch.bool),
+            torch.tensor([1]),
+            torch.tensor([0.9]),
+            num_stuff=1,
+        )
     with pytest.raises(ValueError, match="scores: expected shape"):
-        heuristic_merge(torch.zeros(4, 5, dtype=torch.long), torch.zeros(1, 4, 5, dtype=torch.bool),
-                        torch.tensor([1]), torch.tensor([0.9, 0.1]), num_stuff=1)
+        heuristic_merge(
+            torch.zeros(4, 5, dtype=torch.long),
+            torch.zeros(1, 4, 5, dtype=torch.bool),
+            torch.tensor([1]),
+            torch.tensor([0.9, 0.1]),
+            num_stuff=1,
+        )
     with pytest.raises(TypeError, match="semantic_labels: expected an integer tensor"):
-        heuristic_merge(torch.zeros(4, 5), torch.zeros(1, 4, 5, dtype=torch.bool),
-                        torch.tensor([1]), torch.tensor([0.9]), num_stuff=1)
+        heuristic_merge(
+            torch.zeros(4, 5),
+            torch.zeros(1, 4, 5, dtype=torch.bool),
+            torch.tensor([1]),
+            torch.tensor([0.9]),
+            num_stuff=1,
+        )
 
 
 def test_errors_panoptic_quality():
     pred, pred_segs, gt, gt_segs, cats = _references_pq_case()
-    with pytest.raises(ValueError, match=r"gt_panoptic: expected the same shape as pred_panoptic \(\(4, 6\)\), got \(4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"gt_panoptic: expected the same shape as pred_panoptic \(\(4, 6\)\), got \(4, 5\)"
+    ):
         panoptic_quality(pred, pred_segs, gt[:, :5], gt_segs, cats)
     with pytest.raises(ValueError, match="pred_panoptic: segment id 6 appears in the map but not in pred_segments"):
         panoptic_quality(pred, pred_segs[:1], gt, gt_segs, cats)
@@ -671,8 +705,13 @@ def _unknown_written_out(semantic_logits, cropped_thing_logits, num_stuff):
 
 def _category_pq_written_out(pred_panoptic, pred_segments, gt_panoptic, gt_segments, category_id):
     cats = {int(seg["category_id"]) for seg in list(pred_segments) + list(gt_segments)} | {int(category_id)}
-    per, _, _ = slow_pq([pred_panoptic.numpy()], [pred_segments], [gt_panoptic.numpy()], [gt_segments],
-                        [{"id": c, "isthing": 1} for c in sorted(cats)])
+    per, _, _ = slow_pq(
+        [pred_panoptic.numpy()],
+        [pred_segments],
+        [gt_panoptic.numpy()],
+        [gt_segments],
+        [{"id": c, "isthing": 1} for c in sorted(cats)],
+    )
     return per[int(category_id)]
 
 
@@ -709,7 +748,9 @@ def test_exercise_4_1_rejects_plausible_mistakes():
         h, w = size
         out = torch.zeros(h, w)
         x1, y1, x2, y2 = (int(v) for v in (box[0], box[1], box[2] - 1, box[3] - 1))
-        m = torch.nn.functional.interpolate(mask_logits[None, None], size=(y2 - y1 + 1, x2 - x1 + 1), mode="bilinear", align_corners=True)[0, 0]
+        m = torch.nn.functional.interpolate(
+            mask_logits[None, None], size=(y2 - y1 + 1, x2 - x1 + 1), mode="bilinear", align_corners=True
+        )[0, 0]
         ys, xs = slice(max(y1, 0), min(y2 + 1, h)), slice(max(x1, 0), min(x2 + 1, w))
         out[ys, xs] = m[ys.start - y1 : ys.stop - y1, xs.start - x1 : xs.stop - x1]
         return out
@@ -796,8 +837,14 @@ def test_upsnet_inference_checks_semantic_logits_once(monkeypatch):
     sem = torch.randn(5, 12, 14, generator=g)
     xy = torch.rand(3, 2, generator=g) * 6
     boxes = torch.cat([xy, xy + 2 + torch.rand(3, 2, generator=g) * 5], 1)
-    upsnet_inference(sem, torch.randn(3, 6, 6, generator=g), boxes, torch.tensor([2, 3, 4]),
-                     torch.tensor([0.9, 0.8, 0.7]), num_stuff=2)
+    upsnet_inference(
+        sem,
+        torch.randn(3, 6, 6, generator=g),
+        boxes,
+        torch.tensor([2, 3, 4]),
+        torch.tensor([0.9, 0.8, 0.7]),
+        num_stuff=2,
+    )
     assert seen.count("semantic_logits") == 1  # at the door only: the steps after it run private cores
     assert seen.count("mask_logits") == 1 and seen.count("scores") == 1
 

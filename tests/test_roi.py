@@ -27,9 +27,9 @@ from lessons.roi import (
     roi_align_grid,
     roi_align_loop,
     roi_align_sample_coordinate,
+    roi_align_sample_points,
     roi_align_single,
     roi_pool,
-    roi_align_sample_points,
     roi_pool_bins,
     roi_pool_loop,
     roi_pool_single,
@@ -52,17 +52,20 @@ def random_rois(gen, num, batch, height, width, scale, dtype):
     centre = (torch.rand(num, 2, generator=gen, dtype=dtype) * 1.4 - 0.2) * size
     half = torch.rand(num, 2, generator=gen, dtype=dtype) * 0.7 * size
     boxes = torch.cat([centre - half, centre + half], dim=1)
-    special = torch.tensor(
-        [
-            [2.0, 2.0, 2.0, 2.0],  # zero size
-            [3.0, 3.0, 1.0, 1.0],  # inverted (in both axes; see test_aligned_inverted_one_axis)
-            [1.2, 1.3, 1.25, 1.31],  # sub-pixel tiny
-            [-5.0, -4.0, width + 5.0, height + 4.0],  # larger than the map
-            [width + 3.0, height + 3.0, width + 6.0, height + 6.0],  # fully outside
-            [-3.0, 1.0, 2.0, 3.0],  # partly outside
-        ],
-        dtype=dtype,
-    ) / scale
+    special = (
+        torch.tensor(
+            [
+                [2.0, 2.0, 2.0, 2.0],  # zero size
+                [3.0, 3.0, 1.0, 1.0],  # inverted (in both axes; see test_aligned_inverted_one_axis)
+                [1.2, 1.3, 1.25, 1.31],  # sub-pixel tiny
+                [-5.0, -4.0, width + 5.0, height + 4.0],  # larger than the map
+                [width + 3.0, height + 3.0, width + 6.0, height + 6.0],  # fully outside
+                [-3.0, 1.0, 2.0, 3.0],  # partly outside
+            ],
+            dtype=dtype,
+        )
+        / scale
+    )
     boxes = torch.cat([special, boxes])
     index = torch.randint(0, batch, (boxes.shape[0], 1), generator=gen).to(dtype)
     return torch.cat([index, boxes], dim=1)  # (K, 5)
@@ -147,10 +150,24 @@ ALIGN_CASES = [
     *[("grid5", (0, 0.5, 0.5, 2.5, 2.5), 2, 1.0, s, False, [[6, 7], [11, 12]]) for s in (1, 2, -1)],
     ("grid5", (0, 0, 0, 4, 4), 2, 1.0, -1, True, [[3, 5], [13, 15]]),
     ("grid5", (0, 0, 0, 4, 4), 2, 1.0, -1, False, [[6, 8], [16, 18]]),
-    ("grid5", (0, 1, 1, 3, 3), 4, 1.0, 0, False,  # detectron2's unit test
-     [[7.5, 8, 8.5, 9], [10, 10.5, 11, 11.5], [12.5, 13, 13.5, 14], [15, 15.5, 16, 16.5]]),
-    ("grid5", (0, 1, 1, 3, 3), 4, 1.0, 0, True,
-     [[4.5, 5, 5.5, 6], [7, 7.5, 8, 8.5], [9.5, 10, 10.5, 11], [12, 12.5, 13, 13.5]]),
+    (
+        "grid5",
+        (0, 1, 1, 3, 3),
+        4,
+        1.0,
+        0,
+        False,  # detectron2's unit test
+        [[7.5, 8, 8.5, 9], [10, 10.5, 11, 11.5], [12.5, 13, 13.5, 14], [15, 15.5, 16, 16.5]],
+    ),
+    (
+        "grid5",
+        (0, 1, 1, 3, 3),
+        4,
+        1.0,
+        0,
+        True,
+        [[4.5, 5, 5.5, 6], [7, 7.5, 8, 8.5], [9.5, 10, 10.5, 11], [12, 12.5, 13, 13.5]],
+    ),
     ("grid5", (0, 3.5, 3.5, 6, 6), 2, 1.0, 2, False, [[23.4375, 0], [0, 0]]),  # samples > H dropped
     ("grid5+1", (0, -0.8, -0.8, 0.2, 0.2), 1, 1.0, 1, False, [[1.0]]),  # -0.3 clamped to 0
     ("grid5+1", (0, -1.6, -1.6, -0.2, -0.2), 1, 1.0, 1, False, [[1.0]]),  # -0.9 clamped
@@ -211,7 +228,9 @@ def test_bilinear_interpolate(y, x, expected):
     assert got.item() == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("y, x, name", [(float("nan"), 1.7, "y"), (1.0, float("inf"), "x"), (torch.tensor(float("nan")), 1.0, "y")])
+@pytest.mark.parametrize(
+    "y, x, name", [(float("nan"), 1.7, "y"), (1.0, float("inf"), "x"), (torch.tensor(float("nan")), 1.0, "y")]
+)
 def test_bilinear_interpolate_refuses_non_finite_points(y, x, name):
     # a NaN coordinate used to fail every bounds test and read 0, a plausible value
     with pytest.raises(ValueError, match=f"{name}: expected finite"):
@@ -229,8 +248,14 @@ def test_roi_pool_bins_are_the_windows_roi_pool_uses():
     rows, cols = roi_pool_bins((40.0, 8.0, 200.0, 24.0), 2, (5, 5), spatial_scale=1 / 16)  # partly outside
     assert rows.tolist() == [[1, 2], [2, 3]] and cols.tolist() == [[3, 5], [5, 5]]  # 0.5 -> 1, 12.5 -> 13; an empty bin
     x = torch.randn(5, 5, dtype=torch.float64)
-    expected = torch.stack([torch.stack([x[r0:r1, c0:c1].max() if r1 > r0 and c1 > c0 else torch.tensor(0.0)
-                                         for c0, c1 in cols.tolist()]) for r0, r1 in rows.tolist()])
+    expected = torch.stack(
+        [
+            torch.stack(
+                [x[r0:r1, c0:c1].max() if r1 > r0 and c1 > c0 else torch.tensor(0.0) for c0, c1 in cols.tolist()]
+            )
+            for r0, r1 in rows.tolist()
+        ]
+    )
     assert_close(roi_pool_single(x, (40.0, 8.0, 200.0, 24.0), 2, 1 / 16), expected.double(), torch.float64)
 
 
@@ -240,6 +265,7 @@ def test_sample_points_average_to_roi_align(ratio, aligned):
     box = (1.3, 0.7, 9.9, 12.1)
     grid = roi_align_sample_points(box, (2, 3), 0.5, ratio, aligned)
     assert grid.y_edges.shape == (3,) and grid.x_edges.shape == (4,)
+
     def bin_mean(ph, pw):
         return torch.stack([bilinear_interpolate(x, yy, xx) for yy in grid.y[ph] for xx in grid.x[pw]]).mean()
 
@@ -397,8 +423,10 @@ def test_cuda_matches_torchvision():
     rois = random_rois(gen, 20, 2, 12, 10, 0.5, torch.float32).cuda()
     for ratio, aligned in itertools.product([-1, 2], [False, True]):
         torch.testing.assert_close(
-            roi_align(x, rois, 3, 0.5, ratio, aligned), tvo.roi_align(x, rois, 3, 0.5, ratio, aligned),
-            atol=1e-5, rtol=0,
+            roi_align(x, rois, 3, 0.5, ratio, aligned),
+            tvo.roi_align(x, rois, 3, 0.5, ratio, aligned),
+            atol=1e-5,
+            rtol=0,
         )
     torch.testing.assert_close(roi_pool(x, rois, 3, 0.5), tvo.roi_pool(x, rois, 3, 0.5), atol=1e-5, rtol=0)
 
@@ -489,12 +517,13 @@ def test_box_gradient_moves_the_output_like_a_shift():
 def test_shifting_image_and_box_together_changes_nothing(dy, dx, box, ratio, aligned):
     x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     shifted = torch.zeros(1, 2, 12, 12, dtype=torch.float64)
-    shifted[..., dy:dy + 8, dx:dx + 8] = x
+    shifted[..., dy : dy + 8, dx : dx + 8] = x
     x1, y1, w, h = box
     rois = torch.tensor([[0, x1, y1, x1 + w, y1 + h]], dtype=torch.float64)
     moved = rois + torch.tensor([0, dx, dy, dx, dy], dtype=torch.float64)
-    assert_close(roi_align(shifted, moved, 3, 1.0, ratio, aligned), roi_align(x, rois, 3, 1.0, ratio, aligned),
-                 torch.float64)
+    assert_close(
+        roi_align(shifted, moved, 3, 1.0, ratio, aligned), roi_align(x, rois, 3, 1.0, ratio, aligned), torch.float64
+    )
     assert_close(roi_pool(shifted, moved, 3), roi_pool(x, rois, 3), torch.float64)
 
 
@@ -538,8 +567,10 @@ def test_fpn_level_matches_torchvision_on_random_boxes():
     wh = torch.exp(torch.rand(200, 2, generator=gen) * 7)  # 1 to 1100 pixels
     boxes = torch.cat([torch.zeros(200, 2), wh], dim=1)
     assert torch.equal(fpn_level(boxes, 2, 5), LevelMapper(2, 5)([boxes]) + 2)
-    assert torch.equal(fpn_level(boxes, 3, 6, canonical_scale=100, canonical_level=5),
-                       LevelMapper(3, 6, canonical_scale=100, canonical_level=5)([boxes]) + 3)
+    assert torch.equal(
+        fpn_level(boxes, 3, 6, canonical_scale=100, canonical_level=5),
+        LevelMapper(3, 6, canonical_scale=100, canonical_level=5)([boxes]) + 3,
+    )
 
 
 @pytest.mark.parametrize("feature, image", [((200, 200), (800, 800)), ((25, 30), (800, 960)), ((13, 13), (800, 800))])

@@ -19,10 +19,12 @@ spec = importlib.util.spec_from_file_location("course_site", ROOT / "tools" / "s
 site = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(site)
 
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6300010000050001a5f645400000000049454e44ae426082"
-)).decode()
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6300010000050001a5f645400000000049454e44ae426082"
+    )
+).decode()
 ANSWER = "return torch.where(x > 0, x, torch.zeros_like(x))"
 MODEL_ANSWER = "Because a ReLU passes positive values unchanged."
 
@@ -38,17 +40,24 @@ def master(title: str, *, plot: bool = True) -> nbformat.NotebookNode:
         new_code_cell("1 / 0  # meant to raise", metadata={"tags": ["raises-exception"]}),
     ]
     if plot:
-        cells.append(new_code_cell("fig, ax = plt.subplots(figsize=(2, 2))\nax.plot([0, 1], [1, 0])\n"
-                                   "ax.set_title('a line')\nplt.show()"))
+        cells.append(
+            new_code_cell(
+                "fig, ax = plt.subplots(figsize=(2, 2))\nax.plot([0, 1], [1, 0])\nax.set_title('a line')\nplt.show()"
+            )
+        )
     cells += [
         new_markdown_cell("## 2. Exercise"),
-        new_code_cell(f"def relu(x):\n    ### BEGIN SOLUTION\n    {ANSWER}\n    ### END SOLUTION",
-                      metadata={"tags": ["exercise"]}),
-        new_markdown_cell(f"**Discussion.** Why?\n\n### BEGIN SOLUTION\n{MODEL_ANSWER}\n### END SOLUTION",
-                          metadata={"tags": ["discussion"]}),
+        new_code_cell(
+            f"def relu(x):\n    ### BEGIN SOLUTION\n    {ANSWER}\n    ### END SOLUTION", metadata={"tags": ["exercise"]}
+        ),
+        new_markdown_cell(
+            f"**Discussion.** Why?\n\n### BEGIN SOLUTION\n{MODEL_ANSWER}\n### END SOLUTION",
+            metadata={"tags": ["discussion"]},
+        ),
     ]
-    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                              "language": "python"}})
+    return new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
 
 
 def student_of(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -74,16 +83,25 @@ def course(tmp_path):
         "# Fake Course\n\nAn introduction.\n\n## Quick start\n\nnot on the site\n\n## Course map\n\n"
         "Terms: [`docs/glossary.md`](docs/glossary.md).\n\n| # | notebook | idea |\n|---|---|---|\n"
         "| 00 | `00_alpha` | the first |\n| 01 | `01_beta` | the second |\n\n## Later\n\nnot on the site\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (tmp_path / "glossary.md").write_text(
         "# Glossary\n\n| English | 한국어 | definition | taught in |\n|---|---|---|---|\n"
-        "| figure | 그림 | a picture | `01_beta` § 1. A figure: one line |\n", encoding="utf-8")
+        "| figure | 그림 | a picture | `01_beta` § 1. A figure: one line |\n",
+        encoding="utf-8",
+    )
     return tmp_path
 
 
 def build(course, out, **kwargs):
-    return site.build(out, notebooks=course / "notebooks", readme=course / "README.md",
-                      glossary=course / "glossary.md", log=lambda line: None, **kwargs)
+    return site.build(
+        out,
+        notebooks=course / "notebooks",
+        readme=course / "README.md",
+        glossary=course / "glossary.md",
+        log=lambda line: None,
+        **kwargs,
+    )
 
 
 def verify(course, out):
@@ -99,11 +117,14 @@ def hand_made_site(course, out):
             f'<html><body><nav class="course-nav"><a href="index.html">Course map</a></nav>'
             f'<h1 id="title">{name}</h1><a href="#title">¶</a><a href="glossary.html#figure">term</a>'
             f'<div class="jp-OutputArea-output"><img src="data:image/png;base64,{PNG}"></div>'
-            f'<pre>def relu(x):\n    raise NotImplementedError("Exercise 0.1")</pre></body></html>', encoding="utf-8")
+            f'<pre>def relu(x):\n    raise NotImplementedError("Exercise 0.1")</pre></body></html>',
+            encoding="utf-8",
+        )
         pages.append({"name": name, "title": name, "figures": 1, "seconds": 0.1})
     (out / "index.html").write_text('<a href="00_alpha.html">a</a> <a href="01_beta.html">b</a>', encoding="utf-8")
-    (out / "glossary.html").write_text('<h1 id="figure">figure</h1><a href="01_beta.html#title">b</a>',
-                                       encoding="utf-8")
+    (out / "glossary.html").write_text(
+        '<h1 id="figure">figure</h1><a href="01_beta.html#title">b</a>', encoding="utf-8"
+    )
     (out / site.MANIFEST).write_text(json.dumps({"complete": True, "pages": pages}), encoding="utf-8")
 
 
@@ -132,8 +153,9 @@ def test_verify_reports_a_missing_or_empty_figure(course, tmp_path):
     problems = verify(course, out)
     assert any("00_alpha.html: image" in p for p in problems), problems
     assert any("00_alpha.html: 0 figure(s)" in p for p in problems), problems
-    page.write_text(page.read_text().replace('src="data:image/png;base64,"', 'src="figures/missing.png"'),
-                    encoding="utf-8")
+    page.write_text(
+        page.read_text().replace('src="data:image/png;base64,"', 'src="figures/missing.png"'), encoding="utf-8"
+    )
     assert any("figures/missing.png" in p for p in verify(course, out))
     (out / "figures").mkdir()
     (out / "figures" / "missing.png").write_bytes(base64.b64decode(PNG))  # a file next to the page is fine
@@ -169,8 +191,11 @@ def test_verify_reports_broken_links_and_anchors(course, tmp_path):
     out = tmp_path / "out"
     hand_made_site(course, out)
     index = out / "index.html"
-    index.write_text(index.read_text() + '<a href="02_gamma.html">c</a><a href="01_beta.html#nowhere">d</a>'
-                     '<a href="https://example.org/x.html">external: not checked</a>', encoding="utf-8")
+    index.write_text(
+        index.read_text() + '<a href="02_gamma.html">c</a><a href="01_beta.html#nowhere">d</a>'
+        '<a href="https://example.org/x.html">external: not checked</a>',
+        encoding="utf-8",
+    )
     problems = verify(course, out)
     assert any("broken link '02_gamma.html'" in p for p in problems), problems
     assert any("broken anchor '01_beta.html#nowhere'" in p for p in problems), problems
@@ -182,8 +207,10 @@ def test_verify_without_a_build_says_how_to_make_one(tmp_path):
 
 
 def test_links_between_repository_files_become_links_between_pages():
-    text = ('<a href="../docs/glossary.md">g</a> <a href="01_beta.ipynb#x">b</a> <a href="../README.md">r</a> '
-            '<a href="https://x.org/a.md">e</a> <code>01_beta</code> <code>09_unknown</code>')
+    text = (
+        '<a href="../docs/glossary.md">g</a> <a href="01_beta.ipynb#x">b</a> <a href="../README.md">r</a> '
+        '<a href="https://x.org/a.md">e</a> <code>01_beta</code> <code>09_unknown</code>'
+    )
     out = site.rewrite_links(text, {"01_beta"})
     assert 'href="glossary.html"' in out and 'href="01_beta.html#x"' in out and 'href="index.html"' in out
     assert 'href="https://x.org/a.md"' in out

@@ -140,9 +140,9 @@ def _style_loss_loop(features, grams, weights):
         for n in range(b):
             for i in range(c):
                 for j in range(c):
-                    g = sum(
-                        feat[n, i, y, x].item() * feat[n, j, y, x].item() for y in range(h) for x in range(w)
-                    ) / (c * h * w)
+                    g = sum(feat[n, i, y, x].item() * feat[n, j, y, x].item() for y in range(h) for x in range(w)) / (
+                        c * h * w
+                    )
                     a = target[n if target.shape[0] > 1 else 0, i, j].item()
                     acc += (g - a) ** 2
         total += weights[key] * acc / b
@@ -431,7 +431,9 @@ def test_texture_synthesis_and_style_transfer_reduce_their_losses(no_local_weigh
     assert history["total"][-1] < 0.5 * history["total"][0]
     assert history["style/relu1_2"][-1] < history["style/relu1_2"][0]
     assert bool(((image >= 0) & (image <= 1)).all())
-    only_first, h1 = synthesize_texture(style, net, size=(16, 24), steps=2, layer_weights={"relu1_2": 1.0, "relu2_2": 0})
+    only_first, h1 = synthesize_texture(
+        style, net, size=(16, 24), steps=2, layer_weights={"relu1_2": 1.0, "relu2_2": 0}
+    )
     assert only_first.shape == (1, 3, 16, 24) and "style/relu2_2" not in h1
     content = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(2))
     out, hist = style_transfer(content, style, net, steps=10, content_weight=1.0, style_weight=1e4, lr=0.01)

@@ -79,8 +79,13 @@ def test_static_fallback_with_several_panels_per_example():
 
 
 def test_interactive_mode_builds_a_widget_with_the_controls():
-    widget = explore(_draw, controls=dict(sigma=(0.1, 5.0, 0.1), label=["a", "b"]), examples=[dict(sigma=1.0)],
-                     mode="interactive", show=False)
+    widget = explore(
+        _draw,
+        controls=dict(sigma=(0.1, 5.0, 0.1), label=["a", "b"]),
+        examples=[dict(sigma=1.0)],
+        mode="interactive",
+        show=False,
+    )
     names = [getattr(child, "description", "") for child in widget.children]
     assert "sigma" in names and "label" in names
 
@@ -101,10 +106,20 @@ def _bundle_notebook(bundle, *, with_state):
     nb = nbformat.v4.new_notebook(cells=[cell])
     if with_state:
         model = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
-        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-            "version_major": 2, "version_minor": 0,
-            "state": {model: {"model_name": "VBoxModel", "model_module": "@jupyter-widgets/controls",
-                              "model_module_version": "2.0.0", "state": {}}}}}
+        nb.metadata["widgets"] = {
+            "application/vnd.jupyter.widget-state+json": {
+                "version_major": 2,
+                "version_minor": 0,
+                "state": {
+                    model: {
+                        "model_name": "VBoxModel",
+                        "model_module": "@jupyter-widgets/controls",
+                        "model_module_version": "2.0.0",
+                        "state": {},
+                    }
+                },
+            }
+        }
     return nb
 
 

@@ -222,8 +222,10 @@ def test_track_scores_hand_case_and_dummy_column():
     assert empty.shape == (3, 1) and torch.equal(empty, torch.zeros(3, 1))  # no memory: only "new"
     g = _gen(7)
     e, r = torch.randn(4, 5, generator=g, dtype=torch.float64), torch.randn(3, 5, generator=g, dtype=torch.float64)
-    loop = torch.tensor([[0.0] + [sum(float(e[i, d] * r[j, d]) for d in range(5)) for j in range(3)] for i in range(4)],
-                        dtype=torch.float64)
+    loop = torch.tensor(
+        [[0.0] + [sum(float(e[i, d] * r[j, d]) for d in range(5)) for j in range(3)] for i in range(4)],
+        dtype=torch.float64,
+    )
     torch.testing.assert_close(track_scores(e, r), loop)
     assert gradcheck(track_scores, (e.clone().requires_grad_(), r.clone().requires_grad_()))
 
@@ -231,7 +233,10 @@ def test_track_scores_hand_case_and_dummy_column():
 def test_track_loss_is_cross_entropy_of_the_rows():
     scores = torch.tensor([[0.0, 2.0, -1.0], [0.0, -3.0, 0.5]])
     targets = torch.tensor([1, 0])
-    by_hand = -(math.log(math.exp(2) / (1 + math.exp(2) + math.exp(-1))) + math.log(1 / (1 + math.exp(-3) + math.exp(0.5)))) / 2
+    by_hand = (
+        -(math.log(math.exp(2) / (1 + math.exp(2) + math.exp(-1))) + math.log(1 / (1 + math.exp(-3) + math.exp(0.5))))
+        / 2
+    )
     assert abs(track_loss(scores, targets).item() - by_hand) < 1e-6
     with pytest.raises(ValueError, match="targets"):
         track_loss(scores, torch.tensor([3, 0]))
@@ -317,8 +322,9 @@ def test_track_step_keeps_ids_of_a_moving_pair():
     assert ids.tolist() == [1, 0]
     assert torch.equal(memory.boxes, boxes + 1)  # matched objects take the new boxes
     # a third object appears: a new id, appended
-    ids, memory = track_step(memory, torch.tensor([[0.0, -5.0]]), torch.tensor([[20.0, 0, 24, 4]]),
-                             torch.tensor([3]), torch.ones(1))
+    ids, memory = track_step(
+        memory, torch.tensor([[0.0, -5.0]]), torch.tensor([[20.0, 0, 24, 4]]), torch.tensor([3]), torch.ones(1)
+    )
     assert ids.tolist() == [2] and len(memory.labels) == 3
     with pytest.raises(TypeError, match="memory"):
         track_step((), emb, boxes, labels, torch.ones(2))
@@ -404,10 +410,18 @@ def _random_clip(seed):
     noise = torch.rand(5, 6, 7, generator=g) < 0.15
     pred[noise] = torch.tensor([11, 12, 13, 15])[torch.randint(4, (int(noise.sum()),), generator=g)]
     cats = [{"id": 0, "isthing": 0}, {"id": 1, "isthing": 1}, {"id": 2, "isthing": 1}]
-    gsegs = [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}, {"id": 3, "category_id": 2},
-             {"id": 4, "category_id": 2, "iscrowd": 1}]
-    psegs = [{"id": 11, "category_id": 0}, {"id": 12, "category_id": 1}, {"id": 13, "category_id": 2},
-             {"id": 15, "category_id": 1}]
+    gsegs = [
+        {"id": 1, "category_id": 0},
+        {"id": 2, "category_id": 1},
+        {"id": 3, "category_id": 2},
+        {"id": 4, "category_id": 2, "iscrowd": 1},
+    ]
+    psegs = [
+        {"id": 11, "category_id": 0},
+        {"id": 12, "category_id": 1},
+        {"id": 13, "category_id": 2},
+        {"id": 15, "category_id": 1},
+    ]
     return pred, psegs, gt, gsegs, cats
 
 
@@ -424,7 +438,9 @@ def test_vpq_matches_slow_reference(seed):
 def test_vpq_window_one_is_per_frame_pq(seed):
     pred, psegs, gt, gsegs, cats = _random_clip(seed)
     present = lambda segs, m: [s for s in segs if bool((m == s["id"]).any())]  # noqa: E731
-    pq = panoptic_quality(list(pred), [present(psegs, p) for p in pred], list(gt), [present(gsegs, g) for g in gt], cats)
+    pq = panoptic_quality(
+        list(pred), [present(psegs, p) for p in pred], list(gt), [present(gsegs, g) for g in gt], cats
+    )
     vpq = video_panoptic_quality(pred, psegs, gt, gsegs, cats, 1)
     for group in ("All", "Things", "Stuff"):
         assert vpq[group]["pq"] == pq[group]["pq"]

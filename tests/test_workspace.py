@@ -79,12 +79,14 @@ def test_a_student_session_leaves_the_course_clean(course, tmp_path):
     nbformat.write(nb, mine)
     saved = json.loads(mine.read_text(encoding="utf-8"))
     assert any(c.get("outputs") for c in saved["cells"] if c["cell_type"] == "code")
+
     def text(output):  # nbformat may store a stream's text as a list of lines
         value = output.get("text", "")
         return "".join(value) if isinstance(value, list) else value
 
-    checks = ["".join(text(o) for o in c["outputs"]) for c in saved["cells"]
-              if "check" in c["metadata"].get("tags", [])]
+    checks = [
+        "".join(text(o) for o in c["outputs"]) for c in saved["cells"] if "check" in c["metadata"].get("tags", [])
+    ]
     assert checks and all("✅" in text for text in checks), checks
     assert nbtools.cmd_check() == 0  # the tracked notebooks are untouched: `make test`'s hygiene holds
     before = mine.read_bytes()

@@ -406,9 +406,11 @@ def test_select_coefficients_takes_the_centre_cell():
 def test_select_coefficients_bilinear_interpolates_between_cell_centres():
     cmap = torch.randn(3, 4, 4, generator=_gen(13), dtype=torch.float64)  # cells of 4x4 pixels in 16x16
     boxes = torch.tensor(
-        [[4.0, 0.0, 8.0, 4.0],  # centre (6, 2): the centre of cell (0, 1) -> exactly that cell
-         [6.0, 4.0, 10.0, 8.0],  # centre (8, 6): halfway between cells (1, 1) and (1, 2)
-         [0.0, 0.0, 2.0, 2.0]],  # centre (1, 1): outside the cell-centre grid -> border value
+        [
+            [4.0, 0.0, 8.0, 4.0],  # centre (6, 2): the centre of cell (0, 1) -> exactly that cell
+            [6.0, 4.0, 10.0, 8.0],  # centre (8, 6): halfway between cells (1, 1) and (1, 2)
+            [0.0, 0.0, 2.0, 2.0],
+        ],  # centre (1, 1): outside the cell-centre grid -> border value
         dtype=torch.float64,
     )
     got = select_coefficients(cmap, boxes, (16, 16), mode="bilinear")

@@ -72,11 +72,19 @@ def run_one_file(path: Path, threads: int, seeds: list[int]) -> list[dict]:
                 margin, error = float(margin), ""
             except Exception:  # a claim that crashes is a failed claim, with its traceback
                 margin, detail, error = float("nan"), "", traceback.format_exc(limit=3)
-            rows.append({
-                "file": path.stem, "claim": name, "text": text, "seed": seed, "threads": threads,
-                "margin": margin, "detail": str(detail), "error": error,
-                "seconds": time.perf_counter() - start,
-            })
+            rows.append(
+                {
+                    "file": path.stem,
+                    "claim": name,
+                    "text": text,
+                    "seed": seed,
+                    "threads": threads,
+                    "margin": margin,
+                    "detail": str(detail),
+                    "error": error,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
     return rows
 
 
@@ -87,20 +95,44 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _spawn(path: Path, threads: int, seeds: list[int]) -> list[dict]:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               LESSONS_NUM_THREADS=str(threads), MPLBACKEND="Agg", PYTHONHASHSEED="0",
-               # idle OpenMP threads sleep instead of spinning: several workers share the cores, and
-               # spinning threads would starve each other (it changes the waiting, not the arithmetic)
-               OMP_WAIT_POLICY="PASSIVE")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(path),
-           "--threads", str(threads), "--seeds", *map(str, seeds)]
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        LESSONS_NUM_THREADS=str(threads),
+        MPLBACKEND="Agg",
+        PYTHONHASHSEED="0",
+        # idle OpenMP threads sleep instead of spinning: several workers share the cores, and
+        # spinning threads would starve each other (it changes the waiting, not the arithmetic)
+        OMP_WAIT_POLICY="PASSIVE",
+    )
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        str(path),
+        "--threads",
+        str(threads),
+        "--seeds",
+        *map(str, seeds),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith("CLAIMS-JSON "):
-            return json.loads(line[len("CLAIMS-JSON "):])
-    return [{"file": path.stem, "claim": "(import)", "text": f"{path.name} did not run",
-             "seed": -1, "threads": threads, "margin": float("nan"), "detail": "",
-             "error": (proc.stderr or proc.stdout)[-2000:], "seconds": 0.0}]
+            return json.loads(line[len("CLAIMS-JSON ") :])
+    return [
+        {
+            "file": path.stem,
+            "claim": "(import)",
+            "text": f"{path.name} did not run",
+            "seed": -1,
+            "threads": threads,
+            "margin": float("nan"),
+            "detail": "",
+            "error": (proc.stderr or proc.stdout)[-2000:],
+            "seconds": 0.0,
+        }
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="notebook numbers (prefixes), e.g. 02 11")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="one-thread processes at once (default 2); several-thread cases run one at a time")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="one-thread processes at once (default 2); several-thread cases run one at a time",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -150,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             if r["error"]:
                 print("    " + r["error"].strip().replace("\n", "\n    "))
     total = sum(r["seconds"] for r in rows)
-    print(f"\n{len(by_claim)} claims, {len(rows)} cases, {failed} failed; "
-          f"{total:.0f} s of claim time, {wall:.0f} s wall with {args.jobs} job(s)")
+    print(
+        f"\n{len(by_claim)} claims, {len(rows)} cases, {failed} failed; "
+        f"{total:.0f} s of claim time, {wall:.0f} s wall with {args.jobs} job(s)"
+    )
     print(f"claims: {len(by_claim) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -181,12 +181,18 @@ def master_exercises(master: dict, number: int) -> list[Exercise]:
         if not names or not calls or calls[0] not in imports:
             raise ValueError(f"master cell {index + 1}: cannot tell the exercise's function, check or module")
         points = check_cell.get("metadata", {}).get("nbgrader", {}).get("points", 1)
-        exercises.append(Exercise(
-            id=f"{number}.{len(exercises) + 1}", function=names[0], check=calls[0],
-            module=imports[calls[0]], points=float(points),
-            cell_id=cell.get("id"), check_cell_id=check_cell.get("id"),
-            check_source=_source(check_cell).strip(),
-        ))
+        exercises.append(
+            Exercise(
+                id=f"{number}.{len(exercises) + 1}",
+                function=names[0],
+                check=calls[0],
+                module=imports[calls[0]],
+                points=float(points),
+                cell_id=cell.get("id"),
+                check_cell_id=check_cell.get("id"),
+                check_source=_source(check_cell).strip(),
+            )
+        )
     return exercises
 
 
@@ -214,8 +220,9 @@ def master_for(path: Path, solutions: Path = SOLUTIONS, submission: dict | None 
     scores = {}
     for master in masters.values():
         with contextlib.suppress(ValueError, OSError):
-            master_ids = {c.get("id") for c in json.loads(master.read_text(encoding="utf-8"))["cells"]
-                          if "exercise" in _tags(c)}
+            master_ids = {
+                c.get("id") for c in json.loads(master.read_text(encoding="utf-8"))["cells"] if "exercise" in _tags(c)
+            }
             scores[master] = len(master_ids & ids)
     best = max(scores.values(), default=0)
     winners = [m for m, score in scores.items() if score == best]
@@ -241,17 +248,20 @@ def plan_submission(submission: dict, exercises: list[Exercise]) -> Plan:
         if not isinstance(cell, dict):
             raise ValueError(f"cell {index + 1} is not a JSON object")
         if cell.get("cell_type") == "code":
-            plan.cells.append({
-                "index": index, "source": _source(cell), "run": not (SKIP_TAGS & set(_tags(cell))),
-            })
+            plan.cells.append(
+                {
+                    "index": index,
+                    "source": _source(cell),
+                    "run": not (SKIP_TAGS & set(_tags(cell))),
+                }
+            )
             if "exercise" in _tags(cell):
                 exercise_cells.append(index)
     used: set[int] = set()
     for ex in exercises:
         entry = asdict(ex) | {"label": ex.label, "cell": None, "missing": None, "check_edited": False}
         by_id = [i for i in exercise_cells if cells[i].get("id") == ex.cell_id and i not in used]
-        by_name = [i for i in exercise_cells if ex.function in _defined_functions(_source(cells[i]))
-                   and i not in used]
+        by_name = [i for i in exercise_cells if ex.function in _defined_functions(_source(cells[i])) and i not in used]
         found = (by_id or by_name[-1:] or [None])[0]
         if found is None:
             entry["missing"] = f"no cell tagged 'exercise' defines {ex.function}() (deleted?)"
@@ -277,8 +287,7 @@ def collect(paths: list[str]) -> list[Path]:
         path = Path(name)
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*.ipynb")
-                if not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p for p in path.rglob("*.ipynb") if not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             found.append(path)  # a missing file is graded as an error, not skipped
@@ -325,11 +334,11 @@ def grade_one(path: Path, settings: Settings, shared: Path) -> tuple[list[Row], 
         master_path = master_for(path, settings.solutions, submission)
         if master_path is None:
             reason = "file not found" if raw is None else unreadable or "cannot tell which notebook this is"
-            return _error_rows(name, notebook, [], reason + ": name it like a course notebook, e.g. "
-                               "03_yolact_prototypes.ipynb"), 0.0
+            return _error_rows(
+                name, notebook, [], reason + ": name it like a course notebook, e.g. 03_yolact_prototypes.ipynb"
+            ), 0.0
         notebook = master_path.stem
-        exercises = master_exercises(json.loads(master_path.read_text(encoding="utf-8")),
-                                     int(master_path.name[:2]))
+        exercises = master_exercises(json.loads(master_path.read_text(encoding="utf-8")), int(master_path.name[:2]))
         if raw is None:
             return _error_rows(name, notebook, exercises, "file not found"), 0.0
         try:
@@ -341,32 +350,44 @@ def grade_one(path: Path, settings: Settings, shared: Path) -> tuple[list[Row], 
             return _error_rows(name, notebook, exercises, reason[:300]), 0.0
         rows = _run_worker(path, raw, name, notebook, plan, settings, shared)
     except Exception as exc:  # the batch goes on, whatever happened to this submission
-        rows = _error_rows(name, notebook, exercises, f"the grader failed on this file: "
-                           f"{type(exc).__name__}: {exc}"[:300])
+        rows = _error_rows(
+            name, notebook, exercises, f"the grader failed on this file: {type(exc).__name__}: {exc}"[:300]
+        )
     return rows, time.perf_counter() - start
 
 
-def _run_worker(path: Path, raw: bytes, name: str, notebook: str, plan: Plan,
-                settings: Settings, shared: Path) -> list[Row]:
+def _run_worker(
+    path: Path, raw: bytes, name: str, notebook: str, plan: Plan, settings: Settings, shared: Path
+) -> list[Row]:
     if all(ex["missing"] is not None for ex in plan.exercises):  # nothing to run
-        return [Row(name, notebook, ex["label"], "missing", 0.0, ex["missing"], max_points=ex["points"])
-                for ex in plan.exercises]
+        return [
+            Row(name, notebook, ex["label"], "missing", 0.0, ex["missing"], max_points=ex["points"])
+            for ex in plan.exercises
+        ]
     scratch = Path(tempfile.mkdtemp(prefix="submission-", dir=shared))
     try:
         (scratch / "work").mkdir()
         (scratch / "work" / path.name).write_bytes(raw)  # the notebook's own folder, a copy
         job = {
-            "plan": asdict(plan), "scratch": str(scratch), "runner": str(shared / "runner.py"),
-            "guard": str(shared / "offline_guard.py"), "library": str(shared / "library"),
-            "timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
+            "plan": asdict(plan),
+            "scratch": str(scratch),
+            "runner": str(shared / "runner.py"),
+            "guard": str(shared / "offline_guard.py"),
+            "library": str(shared / "library"),
+            "timeout": settings.timeout,
+            "notebook_timeout": settings.notebook_timeout,
             "sandbox": list(settings.sandbox),
         }
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
         proc = subprocess.Popen(
             [sys.executable, "-s", str(Path(__file__).resolve()), "--worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, start_new_session=True, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            text=True,
         )
         try:
             out, err = proc.communicate(json.dumps(job), timeout=settings.notebook_timeout + 120)
@@ -380,9 +401,11 @@ def _run_worker(path: Path, raw: bytes, name: str, notebook: str, plan: Plan,
             tail = (err.strip().splitlines() or ["no message"])[-1]
             exercises = [Exercise(**{k: e[k] for k in Exercise.__dataclass_fields__}) for e in plan.exercises]
             return _error_rows(name, notebook, exercises, f"the grader's worker failed: {tail}"[:300])
-        results = json.loads(lines[-1][len(RESULT_MARK):])
-        return [Row(name, notebook, r["exercise"], r["verdict"], r["points"], r["reason"], r["detail"],
-                    r["max_points"]) for r in results]
+        results = json.loads(lines[-1][len(RESULT_MARK) :])
+        return [
+            Row(name, notebook, r["exercise"], r["verdict"], r["points"], r["reason"], r["detail"], r["max_points"])
+            for r in results
+        ]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -396,8 +419,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def prepare_shared(directory: Path) -> None:
     """What every runner of a batch gets: a snapshot of the library, the guard and the runner code."""
-    shutil.copytree(ROOT / "lessons", directory / "library" / "lessons",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        ROOT / "lessons", directory / "library" / "lessons", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     shutil.copy(GUARD, directory / "offline_guard.py")
     shutil.copy(Path(__file__).resolve(), directory / "runner.py")
     (directory / "matplotlib").mkdir()  # matplotlib's font cache, built once per batch
@@ -443,10 +467,16 @@ def totals(rows: list[Row]) -> list[dict]:
     """One entry per submission: points earned, points possible and the count of each verdict."""
     result: dict[str, dict] = {}
     for row in rows:
-        entry = result.setdefault(row.submission, {
-            "submission": row.submission, "notebook": row.notebook, "points": 0.0, "max_points": 0.0,
-            **{verdict: 0 for verdict in VERDICTS},
-        })
+        entry = result.setdefault(
+            row.submission,
+            {
+                "submission": row.submission,
+                "notebook": row.notebook,
+                "points": 0.0,
+                "max_points": 0.0,
+                **{verdict: 0 for verdict in VERDICTS},
+            },
+        )
         entry["points"] += row.points
         entry["max_points"] += row.max_points
         entry[row.verdict] = entry.get(row.verdict, 0) + 1
@@ -465,12 +495,18 @@ def write_gradebook(rows: list[Row], out: Path, seconds: dict | None = None, set
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow([row.submission, row.notebook, row.exercise, row.verdict,
-                             _number(row.points), row.reason])
+            writer.writerow([row.submission, row.notebook, row.exercise, row.verdict, _number(row.points), row.reason])
         for entry in summary:
-            writer.writerow([entry["submission"], entry["notebook"], "total", "",
-                             _number(entry["points"]),
-                             f"{_number(entry['points'])} of {_number(entry['max_points'])} points"])
+            writer.writerow(
+                [
+                    entry["submission"],
+                    entry["notebook"],
+                    "total",
+                    "",
+                    _number(entry["points"]),
+                    f"{_number(entry['points'])} of {_number(entry['max_points'])} points",
+                ]
+            )
     for entry in summary:
         entry["seconds"] = round((seconds or {}).get(entry["submission"], 0.0), 1)
     document = {
@@ -479,8 +515,7 @@ def write_gradebook(rows: list[Row], out: Path, seconds: dict | None = None, set
         "totals": summary,
         "settings": settings or {},
     }
-    (out / "gradebook.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+    (out / "gradebook.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def summary_lines(rows: list[Row], seconds: dict | None = None, width: int = 120) -> list[str]:
@@ -492,15 +527,19 @@ def summary_lines(rows: list[Row], seconds: dict | None = None, width: int = 120
     for entry in totals(rows):
         took = (seconds or {}).get(entry["submission"])
         time_text = f"  ({took:.0f} s)" if took is not None else ""
-        lines.append(f"{entry['submission']}  [{entry['notebook']}]  "
-                     f"{_number(entry['points'])}/{_number(entry['max_points'])} points{time_text}")
+        lines.append(
+            f"{entry['submission']}  [{entry['notebook']}]  "
+            f"{_number(entry['points'])}/{_number(entry['max_points'])} points{time_text}"
+        )
         for row in by_submission[entry["submission"]]:
             reason = row.reason.replace("\n", " ")
             text = f"  {row.exercise:<28} {row.verdict:<14} {reason}"
             lines.append(text if len(text) <= width else text[: width - 1] + "…")
     counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
-    lines.append(f"{len(by_submission)} submission(s), {len(rows)} row(s): "
-                 + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+    lines.append(
+        f"{len(by_submission)} submission(s), {len(rows)} row(s): "
+        + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    )
     return lines
 
 
@@ -657,8 +696,9 @@ def _pickle_for_runner(value, callbacks: list) -> bytes:
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
-            if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                                functools.partial)) and not importable(obj):
+            if isinstance(
+                obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)
+            ) and not importable(obj):
                 callbacks.append(obj)
                 return ("callback", len(callbacks) - 1)
             return None
@@ -681,8 +721,11 @@ def _torch_home() -> str:
 
 def _path_outside_course() -> str:
     """``PATH`` without the entries that lie inside the course folder (an activated .venv, say)."""
-    keep = [entry for entry in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
-            if entry and not (Path(entry).resolve() == ROOT or ROOT in Path(entry).resolve().parents)]
+    keep = [
+        entry
+        for entry in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if entry and not (Path(entry).resolve() == ROOT or ROOT in Path(entry).resolve().parents)
+    ]
     return os.pathsep.join(keep) or "/usr/bin:/bin"
 
 
@@ -696,22 +739,42 @@ class Runner:
         for folder in (home, home / "tmp", home / "ipython", home / "config"):
             folder.mkdir(parents=True, exist_ok=True)
         env = {
-            "PATH": _path_outside_course(), "HOME": str(home), "TMPDIR": str(home / "tmp"),
-            "IPYTHONDIR": str(home / "ipython"), "MPLCONFIGDIR": str(Path(job["library"]).parent / "matplotlib"),
+            "PATH": _path_outside_course(),
+            "HOME": str(home),
+            "TMPDIR": str(home / "tmp"),
+            "IPYTHONDIR": str(home / "ipython"),
+            "MPLCONFIGDIR": str(Path(job["library"]).parent / "matplotlib"),
             "TORCH_HOME": _torch_home(),
-            "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "tmp"),
-            "MPLBACKEND": "Agg", "LESSONS_WIDGETS": "static", "PYTHONHASHSEED": "0",
-            "PYTHONIOENCODING": "utf-8", "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_CACHE_HOME": str(home / "tmp"),
+            "MPLBACKEND": "Agg",
+            "LESSONS_WIDGETS": "static",
+            "PYTHONHASHSEED": "0",
+            "PYTHONIOENCODING": "utf-8",
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
             "PWD": str(scratch / "work"),
         }
         to_runner_r, self.to_runner = os.pipe()
         self.from_runner, from_runner_w = os.pipe()
         flags = ["-s"] + (["-P"] if sys.version_info >= (3, 11) else [])
         self.proc = subprocess.Popen(
-            [*job.get("sandbox", []), sys.executable, *flags, job["runner"], "--serve",
-             str(to_runner_r), str(from_runner_w), job["guard"], job["library"]],
-            cwd=scratch / "work", env=env, pass_fds=(to_runner_r, from_runner_w),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                *job.get("sandbox", []),
+                sys.executable,
+                *flags,
+                job["runner"],
+                "--serve",
+                str(to_runner_r),
+                str(from_runner_w),
+                job["guard"],
+                job["library"],
+            ],
+            cwd=scratch / "work",
+            env=env,
+            pass_fds=(to_runner_r, from_runner_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         os.close(to_runner_r)
@@ -734,8 +797,11 @@ class Runner:
     def _gone(self, where: str, timed_out: bool, notebook_limit: bool) -> RunnerGone:
         self.kill()
         if timed_out and notebook_limit:
-            return RunnerGone(f"the notebook's time limit ({self.job['notebook_timeout']:g} s) ran out "
-                              f"{where}", where=where, fatal=True)
+            return RunnerGone(
+                f"the notebook's time limit ({self.job['notebook_timeout']:g} s) ran out {where}",
+                where=where,
+                fatal=True,
+            )
         if timed_out:
             return RunnerGone(f"timed out after {self.job['timeout']:g} s {where}", where=where)
         code = self.proc.returncode
@@ -856,8 +922,14 @@ def worker(job: dict) -> list[dict]:
         points = ex["points"] if verdict == "passed" else 0.0
         if ex.get("check_edited") and verdict != "missing":
             reason += " (the check cell was edited; the grader ran its own check)"
-        results[ex["id"]] = {"exercise": ex["label"], "verdict": verdict, "points": points,
-                             "reason": reason, "detail": detail, "max_points": ex["points"]}
+        results[ex["id"]] = {
+            "exercise": ex["label"],
+            "verdict": verdict,
+            "points": points,
+            "reason": reason,
+            "detail": detail,
+            "max_points": ex["points"],
+        }
 
     checks = {}
     for ex in plan["exercises"]:
@@ -1004,9 +1076,17 @@ def _runner_main(fd_in: int, fd_out: int, guard: str, library: str) -> int:
     def same(a, b) -> bool:
         try:
             if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-                return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
-                        and a.dtype == b.dtype and bool(torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))
-                                                        if a.is_floating_point() else torch.equal(a, b)))
+                return (
+                    isinstance(a, torch.Tensor)
+                    and isinstance(b, torch.Tensor)
+                    and a.shape == b.shape
+                    and a.dtype == b.dtype
+                    and bool(
+                        torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))
+                        if a.is_floating_point()
+                        else torch.equal(a, b)
+                    )
+                )
             if isinstance(a, torch.Generator) and isinstance(b, torch.Generator):
                 return torch.equal(a.get_state(), b.get_state())
             if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -1057,16 +1137,23 @@ def _runner_main(fd_in: int, fd_out: int, guard: str, library: str) -> int:
             missing = object()
             value = shell.user_ns.get(request[2], missing)
             functions[request[1]] = value
-            send({"kind": "captured", "defined": value is not missing, "callable": callable(value),
-                  "type": type(value).__name__})
+            send(
+                {
+                    "kind": "captured",
+                    "defined": value is not missing,
+                    "callable": callable(value),
+                    "type": type(value).__name__,
+                }
+            )
         elif kind == "call":
             try:
                 args, kwargs = load_arguments(request[2])
                 before = copy.deepcopy((args, kwargs))
                 value = functions[request[1]](*args, **kwargs)
             except NotImplementedError as exc:
-                send({"kind": "raised", "type": type(exc).__name__, "message": str(exc)[:2000],
-                      "not_implemented": True})
+                send(
+                    {"kind": "raised", "type": type(exc).__name__, "message": str(exc)[:2000], "not_implemented": True}
+                )
             except BaseException as exc:  # the student's error, SystemExit and KeyboardInterrupt included
                 try:
                     text = str(exc)[:2000]
@@ -1091,29 +1178,49 @@ def main(argv: list[str] | None = None) -> int:
         return _runner_main(int(argv[1]), int(argv[2]), argv[3], argv[4])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+", help="returned notebooks, or folders holding them")
-    parser.add_argument("--out", default="grades", help="folder for gradebook.csv and gradebook.json "
-                        "(default: grades)")
+    parser.add_argument("--out", default="grades", help="folder for gradebook.csv and gradebook.json (default: grades)")
     parser.add_argument("--no-gradebook", action="store_true", help="print the summary only")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds per cell and per call of a student's function "
-                        f"(default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--notebook-timeout", type=float, default=DEFAULT_NOTEBOOK_TIMEOUT,
-                        help=f"seconds per submission, everything included (default {DEFAULT_NOTEBOOK_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per cell and per call of a student's function (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=DEFAULT_NOTEBOOK_TIMEOUT,
+        help=f"seconds per submission, everything included (default {DEFAULT_NOTEBOOK_TIMEOUT:g})",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
-    parser.add_argument("--sandbox", default="", help="a command that starts the process running "
-                        "students' code, e.g. 'bwrap ... --' or 'unshare --net --map-root-user' (see README)")
+    parser.add_argument(
+        "--sandbox",
+        default="",
+        help="a command that starts the process running "
+        "students' code, e.g. 'bwrap ... --' or 'unshare --net --map-root-user' (see README)",
+    )
     args = parser.parse_args(argv)
-    settings = Settings(timeout=args.timeout, notebook_timeout=max(args.notebook_timeout, args.timeout),
-                        jobs=args.jobs, sandbox=shlex.split(args.sandbox))
+    settings = Settings(
+        timeout=args.timeout,
+        notebook_timeout=max(args.notebook_timeout, args.timeout),
+        jobs=args.jobs,
+        sandbox=shlex.split(args.sandbox),
+    )
     start = time.perf_counter()
     submissions = collect(args.paths)
-    print(f"grading {len(submissions)} notebook(s), {settings.jobs} at a time "
-          f"(timeouts: {settings.timeout:g} s per cell, {settings.notebook_timeout:g} s per notebook)", flush=True)
+    print(
+        f"grading {len(submissions)} notebook(s), {settings.jobs} at a time "
+        f"(timeouts: {settings.timeout:g} s per cell, {settings.notebook_timeout:g} s per notebook)",
+        flush=True,
+    )
 
     def progress(rows: list[Row], took: float) -> None:
         entry = totals(rows)[0]
-        print(f"  graded {entry['submission']}: {_number(entry['points'])}/{_number(entry['max_points'])} "
-              f"in {took:.0f} s", flush=True)
+        print(
+            f"  graded {entry['submission']}: {_number(entry['points'])}/{_number(entry['max_points'])} "
+            f"in {took:.0f} s",
+            flush=True,
+        )
 
     rows, seconds = grade_batch(args.paths, settings, progress)
     print()
@@ -1122,10 +1229,18 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     if not args.no_gradebook:
         out = Path(args.out)
-        write_gradebook(rows, out, seconds, {
-            "timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
-            "jobs": settings.jobs, "sandbox": args.sandbox, "seconds": round(elapsed, 1),
-        })
+        write_gradebook(
+            rows,
+            out,
+            seconds,
+            {
+                "timeout": settings.timeout,
+                "notebook_timeout": settings.notebook_timeout,
+                "jobs": settings.jobs,
+                "sandbox": args.sandbox,
+                "seconds": round(elapsed, 1),
+            },
+        )
         print(f"gradebook: {out / 'gradebook.csv'} and {out / 'gradebook.json'}")
     print(f"done in {elapsed:.0f} s")
     return 0

@@ -40,9 +40,7 @@ NOTEBOOKS = ROOT / "notebooks"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
-ALLOWED_TAGS = frozenset(
-    {"exercise", "check", "discussion", "nbval-skip", "nbval-ignore-output", "raises-exception"}
-)
+ALLOWED_TAGS = frozenset({"exercise", "check", "discussion", "nbval-skip", "nbval-ignore-output", "raises-exception"})
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 NAME_PATTERN = re.compile(r"^(\d{2})_[a-z0-9_]+\.ipynb$")
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -157,14 +155,23 @@ def nbgrader_metadata(nb: nbformat.NotebookNode, stem: str) -> dict[int, dict]:
         elif cell.cell_type == "code" and "check" in cell_tags:
             label = last_exercise or f"{prefix}-cell{index}"
             points = old_points if _is_points(old_points) else 1
-            result[index] = base | {"grade": True, "solution": False, "locked": True, "points": points,
-                                    "grade_id": f"check-{label}"}
+            result[index] = base | {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "points": points,
+                "grade_id": f"check-{label}",
+            }
             last_exercise = None
         elif cell.cell_type == "markdown" and "discussion" in cell_tags:
             discussions += 1
             points = old_points if _is_points(old_points) else 0
-            result[index] = base | {"grade": True, "solution": True, "points": points,
-                                    "grade_id": f"discussion-{prefix}-{discussions}"}
+            result[index] = base | {
+                "grade": True,
+                "solution": True,
+                "points": points,
+                "grade_id": f"discussion-{prefix}-{discussions}",
+            }
     return result
 
 
@@ -434,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["student", "check", "grade"])
     parser.add_argument(
-        "paths", nargs="*",
+        "paths",
+        nargs="*",
         help="grade: returned notebooks or folders, and tools/grader.py's options; "
         "student: only the masters whose names start with these (e.g. 02)",
     )

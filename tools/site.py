@@ -132,7 +132,7 @@ def page(title: str, body: str, nav: str) -> str:
         f"<title>{html.escape(title)}</title>\n"
         '<link rel="stylesheet" href="site.css">\n</head>\n'
         f'<body class="course-page">\n{nav}\n<main>\n{body}\n</main>\n'
-        f'{nav.replace("course-nav", "course-nav bottom", 1)}\n</body>\n</html>\n'
+        f"{nav.replace('course-nav', 'course-nav bottom', 1)}\n</body>\n</html>\n"
     )
 
 
@@ -169,6 +169,7 @@ def rewrite_links(text: str, names: set[str]) -> str:
         return f'{match.group(1)}="{new}{"#" + fragment if fragment else ""}"'
 
     text = re.sub(r'(href)="([^"#:][^":]*)"', fix, text)
+
     # a notebook named in the prose (`01_roi_pool_vs_roi_align`) links its page
     def link(match: re.Match) -> str:
         if match.group(1) or match.group(2) not in names:  # already a link, or no such page
@@ -255,13 +256,23 @@ def render_in_subprocess(path: Path, env: dict[str, str], timeout: int) -> dict:
     """:func:`render_notebook` in a fresh Python process (with ``env``, which its kernel inherits)."""
     with tempfile.TemporaryDirectory(prefix="lessons-site-") as tmp:
         result = Path(tmp) / "result.json"
-        command = [sys.executable, str(Path(__file__).resolve()), "render", str(path),
-                   "--timeout", str(timeout), "--result", str(result)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "render",
+            str(path),
+            "--timeout",
+            str(timeout),
+            "--result",
+            str(result),
+        ]
         proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if result.is_file():
             return json.loads(result.read_text(encoding="utf-8"))
-        return {"name": path.stem,
-                "error": f"the renderer exited with status {proc.returncode}:\n{proc.stdout[-4000:]}"}
+        return {
+            "name": path.stem,
+            "error": f"the renderer exited with status {proc.returncode}:\n{proc.stdout[-4000:]}",
+        }
 
 
 def render_notebook(path: str, env: dict[str, str], timeout: int) -> dict:
@@ -276,7 +287,9 @@ def render_notebook(path: str, env: dict[str, str], timeout: int) -> dict:
     start = time.perf_counter()
     try:
         NotebookClient(
-            nb, timeout=timeout, kernel_name="python3",
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
             resources={"metadata": {"path": str(source.parent)}},
         ).execute(env=env)
     except (CellExecutionError, CellTimeoutError) as exc:
@@ -284,11 +297,16 @@ def render_notebook(path: str, env: dict[str, str], timeout: int) -> dict:
     except Exception as exc:  # a kernel that died, a missing kernel spec ...
         return {"name": source.stem, "error": f"{type(exc).__name__}: {exc}"}
     seconds = round(time.perf_counter() - start, 1)
-    figures = sum(1 for cell in nb.cells for out in cell.get("outputs", [])
-                  if any(key.startswith("image/") for key in out.get("data", {})))
+    figures = sum(
+        1
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if any(key.startswith("image/") for key in out.get("data", {}))
+    )
     title = title_of(nb)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(
-        nb, resources={"metadata": {"name": title or source.stem}})
+        nb, resources={"metadata": {"name": title or source.stem}}
+    )
     return {"name": source.stem, "title": title, "html": body, "figures": figures, "seconds": seconds}
 
 
@@ -372,7 +390,7 @@ def landing_page(readme: Path, names: list[str], titles: dict[str, str]) -> str:
     text = readme.read_text(encoding="utf-8")
     title_match = re.search(r"^# (.+)$", text, flags=re.MULTILINE)
     title = title_match.group(1).strip() if title_match else "Course"
-    intro = text[title_match.end():] if title_match else text
+    intro = text[title_match.end() :] if title_match else text
     intro = re.split(r"^## ", intro, maxsplit=1, flags=re.MULTILINE)[0].strip()
     course_map = section(text, "Course map")
 
@@ -397,8 +415,9 @@ def landing_page(readme: Path, names: list[str], titles: dict[str, str]) -> str:
     return page(title, body, nav_bar(names, titles, None))
 
 
-def glossary_page(glossary: Path, names: list[str], titles: dict[str, str],
-                  anchors: dict[str, dict[str, str]]) -> tuple[str, list[str]]:
+def glossary_page(
+    glossary: Path, names: list[str], titles: dict[str, str], anchors: dict[str, dict[str, str]]
+) -> tuple[str, list[str]]:
     text = glossary.read_text(encoding="utf-8")
     unresolved: list[str] = []
 
@@ -443,7 +462,7 @@ def answers_of(master_path: Path) -> list[str]:
     for cell in master.cells:
         lines = nbtools.source(cell).split("\n")
         for begin, end in reversed(nbtools.solution_regions(nbtools.source(cell))):
-            del lines[begin:end + 1]
+            del lines[begin : end + 1]
         shown.append("\n".join(lines))
     shown_text = plain("\n".join(shown))
     lines = {plain(line) for line in nbtools.solution_lines(master)}
@@ -493,8 +512,10 @@ def verify(out: Path = OUT, *, notebooks: Path = NOTEBOOKS, solutions: Path = SO
         bad = [src[:60] for src in found.images if not _image_ok(src, out)]
         problems += [f"{rel}: image {src!r} has no data or no file" for src in bad]
         if len(found.images) - len(bad) < max(1, info["figures"]):
-            problems.append(f"{rel}: {len(found.images) - len(bad)} figure(s) on the page, "
-                            f"{info['figures']} in the executed notebook (every notebook shows at least one)")
+            problems.append(
+                f"{rel}: {len(found.images) - len(bad)} figure(s) on the page, "
+                f"{info['figures']} in the executed notebook (every notebook shows at least one)"
+            )
         master = solutions / f"{name}.ipynb"
         if master.is_file():
             text = plain("".join(found.text))  # inline spans (highlighted code) join without spaces
@@ -555,8 +576,10 @@ def main(argv: list[str] | None = None) -> int:
         except SiteError as exc:
             print(f"site build failed:\n{exc}", file=sys.stderr)
             return 1
-        print(f"built {len(manifest['pages'])} notebook page(s) in {manifest['seconds']:.0f} s: "
-              f"open {shown / 'index.html'}")
+        print(
+            f"built {len(manifest['pages'])} notebook page(s) in {manifest['seconds']:.0f} s: "
+            f"open {shown / 'index.html'}"
+        )
         return 0
     problems = verify(args.out)
     for line in problems:

@@ -69,9 +69,18 @@ def fold_unit_rms(net: SmallVGG, images: torch.Tensor) -> list[float]:
     return scales
 
 
-def train(*, n: int = 8000, steps: int = 2000, batch: int = 64, lr: float = 2e-3, size: int = 32,
-          channels: tuple[int, ...] = (16, 32, 64, 64), seed: int = 0, eval_n: int = EVAL_N,
-          log_every: int = 100) -> tuple[SmallVGG, dict]:
+def train(
+    *,
+    n: int = 8000,
+    steps: int = 2000,
+    batch: int = 64,
+    lr: float = 2e-3,
+    size: int = 32,
+    channels: tuple[int, ...] = (16, 32, 64, 64),
+    seed: int = 0,
+    eval_n: int = EVAL_N,
+    log_every: int = 100,
+) -> tuple[SmallVGG, dict]:
     """Train :class:`SmallVGG` and return it with the record that is saved next to its weights."""
     start = time.process_time()
     torch.manual_seed(seed)  # the network's initial weights
@@ -98,8 +107,18 @@ def train(*, n: int = 8000, steps: int = 2000, batch: int = 64, lr: float = 2e-3
         "accuracy": accuracy(net, held_images, held_labels),
         "train_accuracy": accuracy(net, images[:eval_n], labels[:eval_n]),
         "rms": scales,
-        "train": {"n": n, "steps": steps, "batch": batch, "lr": lr, "size": size, "seed": seed, "channels": list(channels),
-                  "eval_seed": EVAL_SEED, "eval_n": eval_n, "cpu_seconds": round(time.process_time() - start, 1)},
+        "train": {
+            "n": n,
+            "steps": steps,
+            "batch": batch,
+            "lr": lr,
+            "size": size,
+            "seed": seed,
+            "channels": list(channels),
+            "eval_seed": EVAL_SEED,
+            "eval_n": eval_n,
+            "cpu_seconds": round(time.process_time() - start, 1),
+        },
     }
     return net, record
 
@@ -116,13 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "lessons" / "weights" / SMALL_VGG_WEIGHTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    net, record = train(n=args.n, steps=args.steps, batch=args.batch, lr=args.lr,
-                        channels=tuple(args.channels), seed=args.seed)
+    net, record = train(
+        n=args.n, steps=args.steps, batch=args.batch, lr=args.lr, channels=tuple(args.channels), seed=args.seed
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": net.state_dict(), **record}, args.out)
     size = args.out.stat().st_size
-    print(f"held-out accuracy {record['accuracy']:.3f} (train {record['train_accuracy']:.3f}); "
-          f"{record['train']['cpu_seconds']} s CPU; wrote {args.out} ({size / 1e6:.2f} MB)")
+    print(
+        f"held-out accuracy {record['accuracy']:.3f} (train {record['train_accuracy']:.3f}); "
+        f"{record['train']['cpu_seconds']} s CPU; wrote {args.out} ({size / 1e6:.2f} MB)"
+    )
     return 0
 
 

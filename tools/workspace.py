@@ -54,8 +54,9 @@ def sync(course: Path = COURSE, work: Path = WORK) -> list[str]:
             shutil.copyfile(source, pristine)
             lines.append(f"updated   work/{source.name} (you had not changed it)")
         else:
-            lines.append(f"kept      work/{source.name}: yours has changes; a newer course version is "
-                         f"notebooks/{source.name}")
+            lines.append(
+                f"kept      work/{source.name}: yours has changes; a newer course version is notebooks/{source.name}"
+            )
     return lines
 
 

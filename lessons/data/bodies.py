@@ -80,9 +80,19 @@ BODY_PARTS = (
 #: torso; ``*_shoulder`` and ``*_hip`` open a limb away from the body, ``*_elbow`` and ``*_knee``
 #: bend its lower segment relative to the upper one.
 POSE_FIELDS = (
-    "cx", "cy", "scale", "tilt", "head",
-    "left_shoulder", "left_elbow", "right_shoulder", "right_elbow",
-    "left_hip", "left_knee", "right_hip", "right_knee",
+    "cx",
+    "cy",
+    "scale",
+    "tilt",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "right_shoulder",
+    "right_elbow",
+    "left_hip",
+    "left_knee",
+    "right_hip",
+    "right_knee",
 )
 
 #: RGB colour of each part's costume, in :data:`BODY_PARTS` order.
@@ -113,9 +123,12 @@ _HIP_DOWN, _HIP_OUT = 1.0, 0.4
 _PAINT_ORDER = (7, 8, 9, 10, 1, 2, 3, 4, 5, 6)
 # Ranges of the random pose angles (radians) and of the size (fraction of the image height / 6.4).
 _ANGLE_RANGES = {
-    "tilt": (-0.3, 0.3), "head": (-0.4, 0.4),
-    "shoulder": (0.15, 2.6), "elbow": (-0.3, 2.0),
-    "hip": (-0.05, 0.6), "knee": (-0.9, 0.1),
+    "tilt": (-0.3, 0.3),
+    "head": (-0.4, 0.4),
+    "shoulder": (0.15, 2.6),
+    "elbow": (-0.3, 2.0),
+    "hip": (-0.05, 0.6),
+    "knee": (-0.9, 0.1),
 }
 _SCALE_RANGE = (0.8, 0.95)
 
@@ -368,9 +381,7 @@ def body_chart_to_image(poses: Tensor, parts: Tensor, uv: Tensor) -> Tensor:
     poses = _check_poses(poses)
     check_tensor("parts", parts)
     if parts.dtype != torch.int64 or parts.ndim != 2 or parts.shape[0] != poses.shape[0]:
-        raise ValueError(
-            f"parts: expected an int64 tensor of shape (N={poses.shape[0]}, M), got {describe(parts)}"
-        )
+        raise ValueError(f"parts: expected an int64 tensor of shape (N={poses.shape[0]}, M), got {describe(parts)}")
     if parts.numel() and not bool(((parts >= 1) & (parts <= len(BODY_PARTS))).all()):
         raise ValueError(f"parts: expected part indices in 1..{len(BODY_PARTS)}, got {parts.unique().tolist()}")
     check_floating("uv", uv)

@@ -77,8 +77,10 @@ def make_box_scenes(
     """
     check_int("n", n, minimum=0)
     height, width = check_int_pair("size", size, minimum=8)
-    low_n, high_n = (objects, objects) if isinstance(objects, int) and not isinstance(objects, bool) else (
-        objects if isinstance(objects, (tuple, list)) and len(objects) == 2 else (None, None)
+    low_n, high_n = (
+        (objects, objects)
+        if isinstance(objects, int) and not isinstance(objects, bool)
+        else (objects if isinstance(objects, (tuple, list)) and len(objects) == 2 else (None, None))
     )
     if not (isinstance(low_n, int) and isinstance(high_n, int) and 1 <= low_n <= high_n):
         raise ValueError(f"objects: expected an int >= 1 or a range (low, high), got {describe(objects)}")
@@ -112,10 +114,12 @@ def _scene(g, height, width, count, kinds, radius, min_visible, noise, margin) -
         cx = room + _uniform(g, 0, 1, (count,)) * (width - 2 * room)
         cy = room + _uniform(g, 0, 1, (count,)) * (height - 2 * room)
         angle = _uniform(g, 0, 2 * math.pi, (count,))
-        full = torch.stack([
-            shape_mask(kinds[int(k)], (float(x), float(y)), float(s), (height, width), angle=float(a))
-            for k, x, y, s, a in zip(kind, cx, cy, r, angle)
-        ])  # (K, H, W)
+        full = torch.stack(
+            [
+                shape_mask(kinds[int(k)], (float(x), float(y)), float(s), (height, width), angle=float(a))
+                for k, x, y, s, a in zip(kind, cx, cy, r, angle)
+            ]
+        )  # (K, H, W)
         visible = _visible(full)
         if _visible_enough(full, visible, min_visible, 9):
             return _paint(background, visible, colours, noise, g), mask_to_box(visible), kind.long()

@@ -215,8 +215,9 @@ def make_video_clip(
     segments = [{"id": 1, "category_id": 0, "isthing": 0, "iscrowd": 0}] + [
         {"id": k + 2, "category_id": 1 + int(kinds[k]), "isthing": 1, "iscrowd": 0} for k in range(n)
     ]
-    return VideoClip(frames, visible, boxes, kinds.clone().long(), centers.float(), velocity.float(),
-                     panoptic, segments, veiled)
+    return VideoClip(
+        frames, visible, boxes, kinds.clone().long(), centers.float(), velocity.float(), panoptic, segments, veiled
+    )
 
 
 def video_clip_flow(clip: VideoClip, frame: int, reference: int) -> Tensor:

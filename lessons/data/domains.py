@@ -65,11 +65,15 @@ DOMAINS = ("x", "y", "grey")
 DOMAIN_COLOURS: tuple[tuple[float, float, float], ...] = ((1.0, -1.0, -1.0), (-1.0, 1.0, -1.0), (-1.0, -1.0, 1.0))
 #: Background colour per domain (RGB in [-1, 1]): black for X, white for Y and grey.
 DOMAIN_BACKGROUNDS: dict[str, tuple[float, float, float]] = {
-    "x": (-1.0, -1.0, -1.0), "y": (1.0, 1.0, 1.0), "grey": (1.0, 1.0, 1.0)
+    "x": (-1.0, -1.0, -1.0),
+    "y": (1.0, 1.0, 1.0),
+    "grey": (1.0, 1.0, 1.0),
 }
 #: Shape colours per domain: X and Y share :data:`DOMAIN_COLOURS`; "grey" draws every shape mid-grey.
 DOMAIN_PALETTES: dict[str, tuple[tuple[float, float, float], ...]] = {
-    "x": DOMAIN_COLOURS, "y": DOMAIN_COLOURS, "grey": ((0.0, 0.0, 0.0),)
+    "x": DOMAIN_COLOURS,
+    "y": DOMAIN_COLOURS,
+    "grey": ((0.0, 0.0, 0.0),),
 }
 
 
@@ -191,10 +195,12 @@ def render_domain(
     height, width = check_int_pair("size", size)
     if n == 0:
         return torch.empty(0, 3, height, width)
-    masks = torch.stack([
-        shape_mask(SHAPE_KINDS[int(k)], (float(c[0]), float(c[1])), float(r), (height, width), angle=float(a))
-        for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
-    ])  # (N, H, W) bool
+    masks = torch.stack(
+        [
+            shape_mask(SHAPE_KINDS[int(k)], (float(c[0]), float(c[1])), float(r), (height, width), angle=float(a))
+            for k, c, r, a in zip(params.kind, params.center, params.radius, params.angle)
+        ]
+    )  # (N, H, W) bool
     m = masks[:, None].float()  # (N, 1, H, W)
     palette = torch.tensor(DOMAIN_PALETTES[domain])  # (P, 3)
     colour = palette[params.colour.long() % len(palette)][:, :, None, None]  # (N, 3, 1, 1)

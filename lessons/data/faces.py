@@ -125,8 +125,10 @@ def _paint_blank(images: Tensor, boxes: Tensor, a: Tensor, b: Tensor, g: torch.G
     cx = cand[..., 0] * (width - 1)  # (N, T) centres anywhere in the image
     cy = cand[..., 1] * (height - 1)
     apart = (
-        (cx + hx[:, None] < boxes[:, 0:1]) | (cx - hx[:, None] > boxes[:, 2:3])
-        | (cy + hy[:, None] < boxes[:, 1:2]) | (cy - hy[:, None] > boxes[:, 3:4])
+        (cx + hx[:, None] < boxes[:, 0:1])
+        | (cx - hx[:, None] > boxes[:, 2:3])
+        | (cy + hy[:, None] < boxes[:, 1:2])
+        | (cy - hy[:, None] > boxes[:, 3:4])
     )  # (N, T) the blank's box misses the face's box
     first = torch.where(apart.any(dim=1), apart.float().argmax(dim=1), 0)  # (N,) first good candidate
     rows = torch.arange(n)

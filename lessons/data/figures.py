@@ -177,7 +177,9 @@ def make_stick_figures(
     inside_x = (xs - centre[:, 0, None, None]).abs() <= half[:, None, None]  # (N, 1, W)
     inside_y = (ys - centre[:, 1, None, None]).abs() <= half[:, None, None]  # (N, H, 1)
     box = (inside_x & inside_y & has[:, None, None]).to(torch.float64)  # (N, H, W)
-    texture = uniform(0.05, 0.25)[:, None, None] + 0.08 * torch.rand(n, height, width, generator=gen, dtype=torch.float64)
+    texture = uniform(0.05, 0.25)[:, None, None] + 0.08 * torch.rand(
+        n, height, width, generator=gen, dtype=torch.float64
+    )
     image = image * (1 - box) + texture * box
     occluded = (
         ((kp[..., 0] - centre[:, None, 0]).abs() <= half[:, None])
@@ -190,4 +192,3 @@ def make_stick_figures(
     images = image.clamp(0.0, 1.0)[:, None].float()  # (N, 1, H, W)
     visible = torch.ones(n, len(FIGURE_JOINTS), dtype=torch.bool)
     return StickFigures(images, keypoints.float(), visible, occluded)
-

@@ -22,8 +22,13 @@ from lessons._checks import as_generator, check_choice, check_int, check_int_pai
 from lessons.data.shapes import SHAPE_KINDS, shape_mask
 
 __all__ = [
-    "SAMPLE_IMAGES", "TEXTURE_KINDS", "TEXTURE_CLASSES", "TextureDataset",
-    "load_sample_image", "make_texture", "make_texture_dataset",
+    "SAMPLE_IMAGES",
+    "TEXTURE_KINDS",
+    "TEXTURE_CLASSES",
+    "TextureDataset",
+    "load_sample_image",
+    "make_texture",
+    "make_texture_dataset",
 ]
 
 #: Names accepted by :func:`load_sample_image` and the matplotlib sample files they read.
@@ -184,8 +189,16 @@ def make_texture(
 #: checkerboard, lattices of three dot shapes, crops of matplotlib's ``grace_hopper`` photo, and
 #: pixel noise (so that a network trained on them must notice noise instead of ignoring it).
 TEXTURE_CLASSES = (
-    "stripes 0°", "stripes 45°", "stripes 90°", "stripes 135°",
-    "checker", "dots: disk", "dots: square", "dots: triangle", "photo", "noise",
+    "stripes 0°",
+    "stripes 45°",
+    "stripes 90°",
+    "stripes 135°",
+    "checker",
+    "dots: disk",
+    "dots: square",
+    "dots: triangle",
+    "photo",
+    "noise",
 )
 
 

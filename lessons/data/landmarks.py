@@ -16,7 +16,6 @@ learned at all.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -106,16 +105,19 @@ def make_landmark_faces(
     mouth_v, mouth_half = uniform(0.45, 0.65), uniform(0.3, 0.45)
     # landmark positions in the face frame (N, 5, 2), then rotated and moved into the image
     zeros = torch.zeros_like(eye_u)
-    local = torch.stack(
-        [
-            torch.stack([-eye_u, eye_v], dim=1),
-            torch.stack([eye_u, eye_v], dim=1),
-            torch.stack([nose_u, nose_v], dim=1),
-            torch.stack([-mouth_half, mouth_v], dim=1),
-            torch.stack([mouth_half, mouth_v], dim=1),
-        ],
-        dim=1,
-    ) * a[:, None, None]  # (N, 5, 2)
+    local = (
+        torch.stack(
+            [
+                torch.stack([-eye_u, eye_v], dim=1),
+                torch.stack([eye_u, eye_v], dim=1),
+                torch.stack([nose_u, nose_v], dim=1),
+                torch.stack([-mouth_half, mouth_v], dim=1),
+                torch.stack([mouth_half, mouth_v], dim=1),
+            ],
+            dim=1,
+        )
+        * a[:, None, None]
+    )  # (N, 5, 2)
     cos, sin = torch.cos(angle)[:, None], torch.sin(angle)[:, None]  # (N, 1)
     kx = cx[:, None] + cos * local[..., 0] - sin * local[..., 1]  # (N, 5)
     ky = cy[:, None] + sin * local[..., 0] + cos * local[..., 1]
@@ -140,9 +142,7 @@ def make_landmark_faces(
     # background: a random linear shade plus the face, the features painted on top
     shade = uniform(-0.15, 0.15, 2)
     image = (
-        uniform(0.15, 0.4)[:, None, None]
-        + shade[:, 0, None, None] * xs / width
-        + shade[:, 1, None, None] * ys / height
+        uniform(0.15, 0.4)[:, None, None] + shade[:, 0, None, None] * xs / width + shade[:, 1, None, None] * ys / height
     )  # (N, H, W)
     skin = uniform(0.6, 0.85)
     dark = uniform(0.0, 0.15)

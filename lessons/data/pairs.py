@@ -45,7 +45,10 @@ __all__ = [
 
 #: Stroke colours of :func:`make_stroke_answers`, RGB in [-1, 1]: red, green, blue, yellow.
 STROKE_COLOURS: tuple[tuple[float, float, float], ...] = (
-    (1.0, -1.0, -1.0), (-1.0, 1.0, -1.0), (-1.0, -1.0, 1.0), (1.0, 1.0, -1.0),
+    (1.0, -1.0, -1.0),
+    (-1.0, 1.0, -1.0),
+    (-1.0, -1.0, 1.0),
+    (1.0, 1.0, -1.0),
 )
 
 
@@ -63,8 +66,7 @@ class OneToMany(NamedTuple):
     answers: Tensor
 
 
-def make_stroke_answers(*, n_positions: int = 3, n_colours: int = 3, height: int = 1,
-                        width: int = 9) -> Tensor:
+def make_stroke_answers(*, n_positions: int = 3, n_colours: int = 3, height: int = 1, width: int = 9) -> Tensor:
     """Every valid answer: a black image with a 2-pixel-wide vertical stroke, per position and colour.
 
     Answer ``k`` has its stroke at position ``k // n_colours`` (columns ``p * w / n_positions`` + 1
@@ -101,8 +103,15 @@ def make_stroke_answers(*, n_positions: int = 3, n_colours: int = 3, height: int
     return answers
 
 
-def make_one_to_many(n: int, *, n_positions: int = 3, n_colours: int = 3, height: int = 1,
-                     width: int = 9, seed: int | torch.Generator = 0) -> OneToMany:
+def make_one_to_many(
+    n: int,
+    *,
+    n_positions: int = 3,
+    n_colours: int = 3,
+    height: int = 1,
+    width: int = 9,
+    seed: int | torch.Generator = 0,
+) -> OneToMany:
     """``n`` targets for one and the same input, each a uniformly drawn valid answer.
 
     Args:
@@ -135,8 +144,9 @@ class ModeMixture(NamedTuple):
     centres: Tensor
 
 
-def make_ring_mixture(n: int, *, n_modes: int = 4, radius: float = 1.0, std: float = 0.05,
-                      seed: int | torch.Generator = 0) -> ModeMixture:
+def make_ring_mixture(
+    n: int, *, n_modes: int = 4, radius: float = 1.0, std: float = 0.05, seed: int | torch.Generator = 0
+) -> ModeMixture:
     """``n`` points from ``n_modes`` Gaussians spaced evenly on a circle, mode drawn uniformly.
 
     Centre ``k`` is ``radius * (cos(2 pi k / K), sin(2 pi k / K))``; each point is its centre plus
@@ -184,8 +194,7 @@ class EdgePairs(NamedTuple):
     masks: Tensor
 
 
-def make_edge_shape_pairs(n: int, size: int = 16, *, period: int = 4,
-                          seed: int | torch.Generator = 0) -> EdgePairs:
+def make_edge_shape_pairs(n: int, size: int = 16, *, period: int = 4, seed: int | torch.Generator = 0) -> EdgePairs:
     """``n`` pairs (outline, striped shape): the shape follows from the outline, the stripes' phase does not.
 
     Each shape is a random kind of :data:`lessons.data.shapes.SHAPE_KINDS`, radius in
@@ -240,8 +249,9 @@ class SRPairs(NamedTuple):
     is_photo: Tensor
 
 
-def make_sr_pairs(n: int, size: int = 32, *, scale: int = 4, photo_fraction: float = 0.5,
-                  seed: int | torch.Generator = 0) -> SRPairs:
+def make_sr_pairs(
+    n: int, size: int = 32, *, scale: int = 4, photo_fraction: float = 0.5, seed: int | torch.Generator = 0
+) -> SRPairs:
     """``n`` ×``scale`` super-resolution pairs from procedural textures and matplotlib's photos.
 
     A texture is :func:`lessons.data.images.make_texture` of a random kind, period in
@@ -282,8 +292,12 @@ def make_sr_pairs(n: int, size: int = 32, *, scale: int = 4, photo_fraction: flo
         else:
             colours = torch.rand(2, 3, generator=g)
             kind = TEXTURE_KINDS[int(u[0] * len(TEXTURE_KINDS))]
-            hr[i] = make_texture(kind, size, period=float(scale + u[1] * scale), angle=math.pi * u[2],
-                                 colors=tuple(tuple(c) for c in colours.tolist()))
+            hr[i] = make_texture(
+                kind,
+                size,
+                period=float(scale + u[1] * scale),
+                angle=math.pi * u[2],
+                colors=tuple(tuple(c) for c in colours.tolist()),
+            )
     lr = F.avg_pool2d(hr, scale)  # (N, 3, S / scale, S / scale)
     return SRPairs(lr, hr, is_photo)
-

@@ -157,8 +157,11 @@ def make_panoptic_scene(
     """
     height, width = check_int_pair("size", size, minimum=16)
     low_n, high_n = _int_range("num_instances", num_instances, 0)
-    if not (isinstance(radius, (tuple, list)) and len(radius) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in radius)):
+    if not (
+        isinstance(radius, (tuple, list))
+        and len(radius) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in radius)
+    ):
         raise TypeError(f"radius: expected a (low, high) pair of numbers, got {describe(radius)}")
     if not 0 < radius[0] <= radius[1] < math.inf:
         raise ValueError(f"radius: expected a (low, high) pair with 0 < low <= high, got {radius!r}")
@@ -192,9 +195,7 @@ def make_panoptic_scene(
                 continue
             trial = owner.clone()
             trial[mask] = len(full)
-            if all(
-                int((trial == j).sum()) >= max(6, min_visible * int(m.sum())) for j, m in enumerate(full)
-            ):
+            if all(int((trial == j).sum()) >= max(6, min_visible * int(m.sum())) for j, m in enumerate(full)):
                 owner = trial
                 full.append(mask)
                 kinds.append(kind)
@@ -219,8 +220,13 @@ def make_panoptic_scene(
             panoptic[region] = segments[-1]["id"]
     for i in range(n):
         segments.append(
-            {"id": len(segments) + 1, "category_id": int(labels[i]), "isthing": True, "iscrowd": 0,
-             "area": int(masks[i].sum())}
+            {
+                "id": len(segments) + 1,
+                "category_id": int(labels[i]),
+                "isthing": True,
+                "iscrowd": 0,
+                "area": int(masks[i].sum()),
+            }
         )
         panoptic[masks[i]] = segments[-1]["id"]
 
@@ -301,8 +307,12 @@ def simulate_head_outputs(
     """
     if not isinstance(scene, PanopticScene):
         raise TypeError(f"scene: expected a PanopticScene, got {describe(scene)}")
-    for name, value in (("noise", noise), ("box_jitter", box_jitter), ("noise_sigma", noise_sigma),
-                        ("spurious_rate", spurious_rate)):
+    for name, value in (
+        ("noise", noise),
+        ("box_jitter", box_jitter),
+        ("noise_sigma", noise_sigma),
+        ("spurious_rate", spurious_rate),
+    ):
         check_non_negative(name, value)
     check_non_negative("miss_rate", miss_rate)
     if miss_rate > 1:

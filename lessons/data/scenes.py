@@ -213,10 +213,12 @@ def make_instance_scene(
         cx = _uniform(g, 0, 1, (n,)) * (width - 2 * radii) + radii
         cy = _uniform(g, 0, 1, (n,)) * (height - 2 * radii) + radii
         angles = _uniform(g, 0, 2 * math.pi, (n,))
-        full = torch.stack([
-            shape_mask(SHAPE_KINDS[int(k)], (float(x), float(y)), float(r), (height, width), angle=float(a))
-            for k, x, y, r, a in zip(kinds, cx, cy, radii, angles)
-        ])  # (N, H, W)
+        full = torch.stack(
+            [
+                shape_mask(SHAPE_KINDS[int(k)], (float(x), float(y)), float(r), (height, width), angle=float(a))
+                for k, x, y, r, a in zip(kinds, cx, cy, radii, angles)
+            ]
+        )  # (N, H, W)
         visible = _visible(full)
         if _visible_enough(full, visible, min_visible, 9):
             image = _paint(background, visible, colours, noise, g)
@@ -337,14 +339,22 @@ def clip_flow(clip: MovingClip, frame: int, reference: int) -> Tensor:
     return torch.einsum("nc,nhw->chw", shift, masks)  # (2, H, W)
 
 
-def _rasterize_tracks(kinds: Tensor, centers: Tensor, radii: Tensor, angles: Tensor,
-                      size: tuple[int, int]) -> Tensor:
+def _rasterize_tracks(kinds: Tensor, centers: Tensor, radii: Tensor, angles: Tensor, size: tuple[int, int]) -> Tensor:
     """Full (unoccluded) masks of N moving shapes in T frames: ``centers`` is (T, N, 2)."""
-    return torch.stack([
-        torch.stack([
-            shape_mask(SHAPE_KINDS[int(kinds[k])], (float(centers[i, k, 0]), float(centers[i, k, 1])),
-                       float(radii[k]), size, angle=float(angles[k]))
-            for k in range(centers.shape[1])
-        ])
-        for i in range(centers.shape[0])
-    ])  # (T, N, H, W)
+    return torch.stack(
+        [
+            torch.stack(
+                [
+                    shape_mask(
+                        SHAPE_KINDS[int(kinds[k])],
+                        (float(centers[i, k, 0]), float(centers[i, k, 1])),
+                        float(radii[k]),
+                        size,
+                        angle=float(angles[k]),
+                    )
+                    for k in range(centers.shape[1])
+                ]
+            )
+            for i in range(centers.shape[0])
+        ]
+    )  # (T, N, H, W)

@@ -220,8 +220,7 @@ def check_function(
                     case,
                     f"your function changed its input {mutated} in place",
                     Hint(
-                        "Work on a copy (x = x.clone()) or use out-of-place operations "
-                        "(x = x + 1 rather than x += 1)."
+                        "Work on a copy (x = x.clone()) or use out-of-place operations (x = x + 1 rather than x += 1)."
                     ),
                 )
             )
@@ -229,13 +228,17 @@ def check_function(
         problem = compare_outputs(expected, got, atol=atol, rtol=rtol)
         if problem is not None:
             found = _diagnose(
-                case, expected, got, [*case.mistakes, *mistakes], atol=atol, rtol=rtol,
-                student=student, others=[c for c in cases if c is not case],
+                case,
+                expected,
+                got,
+                [*case.mistakes, *mistakes],
+                atol=atol,
+                rtol=rtol,
+                student=student,
+                others=[c for c in cases if c is not case],
             )
             chosen = _as_hint(found.hint) if found is not None else (_as_hint(case.hint) or general)
-            raise ExerciseFailure(
-                _failure(state, exercise, where, case, problem, chosen, found.name if found else "")
-            )
+            raise ExerciseFailure(_failure(state, exercise, where, case, problem, chosen, found.name if found else ""))
 
     print(f"✅ Exercise {exercise} ({name}): correct on {len(cases)}/{len(cases)} cases.")
     return CheckReport(exercise, name, "passed", len(cases))
@@ -300,8 +303,10 @@ def hint(exercise: str | float) -> None:
         if general.recipe:
             lines.append(f"recipe: {general.recipe}")
     if not any(line.startswith("recipe: ") for line in lines):
-        lines.append("no recipe beyond this hint: work the failing case's inputs by hand and compare "
-                     "each step with the expected output.")
+        lines.append(
+            "no recipe beyond this hint: work the failing case's inputs by hand and compare "
+            "each step with the expected output."
+        )
     print("\n".join(lines))
 
 
@@ -453,15 +458,15 @@ def compare_outputs(
         if not isinstance(got, Mapping) or set(got) != set(expected):
             return f"{path}: expected a dict with keys {sorted(expected)}, got {_kind(got)}"
         for key in expected:
-            problem = compare_outputs(
-                expected[key], got[key], atol=atol, rtol=rtol, path=f"{path}[{key!r}]"
-            )
+            problem = compare_outputs(expected[key], got[key], atol=atol, rtol=rtol, path=f"{path}[{key!r}]")
             if problem is not None:
                 return problem
         return None
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return None if got == expected and type(got) is type(expected) else (
-            f"{path}: expected {expected!r}, got {_kind(got)}"
+        return (
+            None
+            if got == expected and type(got) is type(expected)
+            else (f"{path}: expected {expected!r}, got {_kind(got)}")
         )
     if isinstance(expected, (int, float)):
         if isinstance(got, Tensor) and got.numel() == 1:
@@ -591,8 +596,12 @@ def _count(n: int, one: str, many: str = "") -> str:
 
 
 def _is_plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str)) or (
-        isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value)
+    return (
+        value is None
+        or isinstance(value, (bool, int, float, str))
+        or (
+            isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value)
+        )
     )
 
 

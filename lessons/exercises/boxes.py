@@ -20,8 +20,16 @@ def _random_boxes(n: int, generator: torch.Generator, dtype=torch.float32) -> to
     return torch.cat([xy, xy + wh], dim=1).to(dtype)  # (n, 4)
 
 
-def _iou_variant(b1: torch.Tensor, b2: torch.Tensor, *, plus: float = 0.0, plus_inter: float = 0.0,
-                 clamp: bool = True, subtract: bool = True, over: str = "union") -> torch.Tensor:
+def _iou_variant(
+    b1: torch.Tensor,
+    b2: torch.Tensor,
+    *,
+    plus: float = 0.0,
+    plus_inter: float = 0.0,
+    clamp: bool = True,
+    subtract: bool = True,
+    over: str = "union",
+) -> torch.Tensor:
     """:func:`box_iou` with one step changed (the wrong answers of exercise 0.1)."""
     area1 = (b1[:, 2] - b1[:, 0] + plus) * (b1[:, 3] - b1[:, 1] + plus)  # (N,)
     area2 = (b2[:, 2] - b2[:, 0] + plus) * (b2[:, 3] - b2[:, 1] + plus)  # (M,)
@@ -43,29 +51,39 @@ def box_iou_mistakes() -> list[Mistake]:
         "width = x2 - x1 and height = y2 - y1, for both areas and for the intersection; no + 1 anywhere.",
     )
     return [
-        Mistake("+1 in every width and height (inclusive pixel boxes)",
-                lambda a, b: _iou_variant(a, b, plus=1.0, plus_inter=1.0), inclusive),
+        Mistake(
+            "+1 in every width and height (inclusive pixel boxes)",
+            lambda a, b: _iou_variant(a, b, plus=1.0, plus_inter=1.0),
+            inclusive,
+        ),
         Mistake("+1 in the areas (inclusive pixel boxes)", lambda a, b: _iou_variant(a, b, plus=1.0), inclusive),
-        Mistake("+1 in the intersection's width and height",
-                lambda a, b: _iou_variant(a, b, plus_inter=1.0), inclusive),
+        Mistake(
+            "+1 in the intersection's width and height", lambda a, b: _iou_variant(a, b, plus_inter=1.0), inclusive
+        ),
         Mistake(
             "the union counts the overlap twice",
             lambda a, b: _iou_variant(a, b, subtract=False),
-            Hint("area1 + area2 counts the overlapping part twice; the union counts it once.",
-                 "union = area1[:, None] + area2[None, :] - inter."),
+            Hint(
+                "area1 + area2 counts the overlapping part twice; the union counts it once.",
+                "union = area1[:, None] + area2[None, :] - inter.",
+            ),
         ),
         Mistake(
             "the intersection is not clamped at 0",
             lambda a, b: _iou_variant(a, b, clamp=False),
-            Hint("Clamp the intersection's sides at 0: for boxes that do not overlap, min(x2) - max(x1) is "
-                 "negative, and two negative sides multiply to a positive 'area'.",
-                 "wh = (bottom_right - top_left).clamp(min=0) before multiplying the width by the height."),
+            Hint(
+                "Clamp the intersection's sides at 0: for boxes that do not overlap, min(x2) - max(x1) is "
+                "negative, and two negative sides multiply to a positive 'area'.",
+                "wh = (bottom_right - top_left).clamp(min=0) before multiplying the width by the height.",
+            ),
         ),
         Mistake(
             "intersection over the smaller box, not over the union",
             lambda a, b: _iou_variant(a, b, over="min"),
-            Hint("The denominator is the union of the two boxes, not the smaller box's area.",
-                 "union = area1[:, None] + area2[None, :] - inter; iou = inter / union."),
+            Hint(
+                "The denominator is the union of the two boxes, not the smaller box's area.",
+                "union = area1[:, None] + area2[None, :] - inter; iou = inter / union.",
+            ),
         ),
     ]
 

@@ -29,8 +29,9 @@ def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 CYCLE_MISTAKES = [
     Mistake(
         "one mean over both directions together",
-        lambda x, rx, y, ry, *, weight=10.0: weight
-        * torch.cat([(rx - x).abs().flatten(), (ry - y).abs().flatten()]).mean(),
+        lambda x, rx, y, ry, *, weight=10.0: (
+            weight * torch.cat([(rx - x).abs().flatten(), (ry - y).abs().flatten()]).mean()
+        ),
         Hint(
             "You averaged the pixels of both directions together, so the direction with more pixels "
             "counts more. The loss is a sum of two terms, one mean per direction (Eq. 2 has two "
@@ -46,14 +47,18 @@ CYCLE_MISTAKES = [
     Mistake(
         "a sum over the pixels instead of a mean",
         lambda x, rx, y, ry, *, weight=10.0: weight * ((rx - x).abs().sum() + (ry - y).abs().sum()),
-        Hint("The paper writes ||.||_1, but the reference code (and λ = 10) uses nn.L1Loss: a mean over "
-             "batch, channels and pixels, not a sum."),
+        Hint(
+            "The paper writes ||.||_1, but the reference code (and λ = 10) uses nn.L1Loss: a mean over "
+            "batch, channels and pixels, not a sum."
+        ),
     ),
     Mistake(
         "a squared error instead of an absolute one",
         lambda x, rx, y, ry, *, weight=10.0: weight * (((rx - x) ** 2).mean() + ((ry - y) ** 2).mean()),
-        Hint("The cycle loss is an L1 loss: absolute differences, not squared ones (CycleGAN found L1 "
-             "gives sharper reconstructions)."),
+        Hint(
+            "The cycle loss is an L1 loss: absolute differences, not squared ones (CycleGAN found L1 "
+            "gives sharper reconstructions)."
+        ),
     ),
     Mistake(
         "no absolute value",
@@ -150,8 +155,20 @@ def _with_seed(function: Callable) -> Callable:
     return call
 
 
-def _pool_variant(images, pool, *, pool_size, seed, draw_while_filling=False, slot_always=False,
-                  keep_old=False, return_new=False, below_half=False, overfill=False, stale_pool=False):
+def _pool_variant(
+    images,
+    pool,
+    *,
+    pool_size,
+    seed,
+    draw_while_filling=False,
+    slot_always=False,
+    keep_old=False,
+    return_new=False,
+    below_half=False,
+    overfill=False,
+    stale_pool=False,
+):
     """The pool's query with one step changed (the wrong answers of exercise 11.2), seeded like a case."""
     generator = torch.Generator().manual_seed(seed)
     if pool_size == 0:
@@ -177,44 +194,58 @@ def _pool_variant(images, pool, *, pool_size, seed, draw_while_filling=False, sl
 
 
 def _pool_mistake(name: str, hint: Hint, **switch) -> Mistake:
-    return Mistake(name, lambda images, pool, *, pool_size, seed: _pool_variant(
-        images, pool, pool_size=pool_size, seed=seed, **switch), hint)
+    return Mistake(
+        name,
+        lambda images, pool, *, pool_size, seed: _pool_variant(images, pool, pool_size=pool_size, seed=seed, **switch),
+        hint,
+    )
 
 
 POOL_MISTAKES = [
     _pool_mistake(
         "a random draw while the pool is still filling",
-        Hint("While the pool holds fewer than pool_size images there is no coin toss: the image is "
-             "stored and returned. Drawing anyway puts every later draw out of step.",
-             "Test len(stored) < pool_size first; draw u = torch.rand((), generator=generator) only in the "
-             "branch where the pool is full."),
+        Hint(
+            "While the pool holds fewer than pool_size images there is no coin toss: the image is "
+            "stored and returned. Drawing anyway puts every later draw out of step.",
+            "Test len(stored) < pool_size first; draw u = torch.rand((), generator=generator) only in the "
+            "branch where the pool is full.",
+        ),
         draw_while_filling=True,
     ),
     _pool_mistake(
         "the slot drawn for every image, also when u <= 0.5",
-        Hint("Draw the slot only when the coin says 'swap' (u > 0.5): an extra randint call shifts every "
-             "later draw, so your returned images differ from the reference's.",
-             "if u > 0.5: slot = torch.randint(pool_size, (), generator=generator) ... else: return the new image "
-             "(no second draw)."),
+        Hint(
+            "Draw the slot only when the coin says 'swap' (u > 0.5): an extra randint call shifts every "
+            "later draw, so your returned images differ from the reference's.",
+            "if u > 0.5: slot = torch.randint(pool_size, (), generator=generator) ... else: return the new image "
+            "(no second draw).",
+        ),
         slot_always=True,
     ),
     _pool_mistake(
         "a swap returns the stored image but keeps it in the pool",
-        Hint("A swap is two moves: the stored image goes out to the discriminator AND the new image takes its "
-             "slot in the pool.", "returned.append(stored[slot]); stored[slot] = image.clone()."),
+        Hint(
+            "A swap is two moves: the stored image goes out to the discriminator AND the new image takes its "
+            "slot in the pool.",
+            "returned.append(stored[slot]); stored[slot] = image.clone().",
+        ),
         keep_old=True,
     ),
     _pool_mistake(
         "a swap stores the new image but returns it instead of the stored one",
-        Hint("When the coin says 'swap' the discriminator gets the OLD image from the pool (that is the "
-             "point of the history); the new image only goes into the pool.",
-             "old = stored[slot]; stored[slot] = image.clone(); returned.append(old)."),
+        Hint(
+            "When the coin says 'swap' the discriminator gets the OLD image from the pool (that is the "
+            "point of the history); the new image only goes into the pool.",
+            "old = stored[slot]; stored[slot] = image.clone(); returned.append(old).",
+        ),
         return_new=True,
     ),
     _pool_mistake(
         "the coin read the wrong way (u < 0.5)",
-        Hint("Swap when u > 0.5 (the reference's random.uniform(0, 1) > 0.5); with u < 0.5 the same "
-             "draws pick the other branch."),
+        Hint(
+            "Swap when u > 0.5 (the reference's random.uniform(0, 1) > 0.5); with u < 0.5 the same "
+            "draws pick the other branch."
+        ),
         below_half=True,
     ),
     _pool_mistake(
@@ -224,8 +255,10 @@ POOL_MISTAKES = [
     ),
     _pool_mistake(
         "the old pool returned unchanged",
-        Hint("Return the updated history as the second value: the stored images after this batch's "
-             "additions and swaps, stacked into a new tensor."),
+        Hint(
+            "Return the updated history as the second value: the stored images after this batch's "
+            "additions and swaps, stacked into a new tensor."
+        ),
         stale_pool=True,
     ),
 ]

@@ -64,32 +64,54 @@ def _uv_variant(u, v, gt_i, gt_u, gt_v, *, reduce="sum", weight=0.01, channels="
         pu, pv = u[fg], v[fg]  # (M_fg, P+1)
         tu, tv = gt_u[fg, None].expand_as(pu), gt_v[fg, None].expand_as(pv)
     if loss == "smooth_l1":
-        terms = (F.smooth_l1_loss(pu, tu, reduction="none", beta=1.0)
-                 + F.smooth_l1_loss(pv, tv, reduction="none", beta=1.0))
+        terms = F.smooth_l1_loss(pu, tu, reduction="none", beta=1.0) + F.smooth_l1_loss(
+            pv, tv, reduction="none", beta=1.0
+        )
     else:
         terms = 0.5 * (pu - tu) ** 2 + 0.5 * (pv - tv) ** 2
     return weight * (terms.sum() if reduce == "sum" else terms.mean())
 
 
 UV_MISTAKES = [
-    Mistake("every part's channel in the loss", lambda *a: _uv_variant(*a, channels="all"),
-            Hint("Only the channel of the ground-truth part counts: pick u_points[m, gt_i[m]], not every channel.")),
-    Mistake("a mean instead of a sum", lambda *a: _uv_variant(*a, reduce="mean"),
-            Hint("The reference uses reduction='sum': add the smooth-L1 of every foreground point, do not divide by "
-                 "the number of points.")),
-    Mistake("the weight 0.01 left out", lambda *a: _uv_variant(*a, weight=1.0),
-            Hint("Multiply the sum by the point-regression weight 0.01.")),
-    Mistake("a squared error instead of smooth-L1", lambda *a: _uv_variant(*a, loss="l2"),
-            Hint("smooth_l1(d) = 0.5 * d**2 only while |d| < 1; from |d| = 1 on it is |d| - 0.5 (linear), so a "
-                 "prediction far off costs |d| - 0.5, not d**2.")),
-    Mistake("background points counted", lambda *a: _uv_variant(*a, keep="annotated"),
-            Hint("U and V are only defined on the body: keep the points with gt_i > 0 (the background, I* = 0, "
-                 "has no U, V).")),
+    Mistake(
+        "every part's channel in the loss",
+        lambda *a: _uv_variant(*a, channels="all"),
+        Hint("Only the channel of the ground-truth part counts: pick u_points[m, gt_i[m]], not every channel."),
+    ),
+    Mistake(
+        "a mean instead of a sum",
+        lambda *a: _uv_variant(*a, reduce="mean"),
+        Hint(
+            "The reference uses reduction='sum': add the smooth-L1 of every foreground point, do not divide by "
+            "the number of points."
+        ),
+    ),
+    Mistake(
+        "the weight 0.01 left out",
+        lambda *a: _uv_variant(*a, weight=1.0),
+        Hint("Multiply the sum by the point-regression weight 0.01."),
+    ),
+    Mistake(
+        "a squared error instead of smooth-L1",
+        lambda *a: _uv_variant(*a, loss="l2"),
+        Hint(
+            "smooth_l1(d) = 0.5 * d**2 only while |d| < 1; from |d| = 1 on it is |d| - 0.5 (linear), so a "
+            "prediction far off costs |d| - 0.5, not d**2."
+        ),
+    ),
+    Mistake(
+        "background points counted",
+        lambda *a: _uv_variant(*a, keep="annotated"),
+        Hint(
+            "U and V are only defined on the body: keep the points with gt_i > 0 (the background, I* = 0, has no U, V)."
+        ),
+    ),
 ]
 
 
-def _multitask_variant(cls, box, lm, labels, box_t, lm_t, *, weights=(0.25, 0.1), cls_loss="softmax",
-                       normalize="positives", ignore=True):
+def _multitask_variant(
+    cls, box, lm, labels, box_t, lm_t, *, weights=(0.25, 0.1), cls_loss="softmax", normalize="positives", ignore=True
+):
     """RetinaFace's multi-task loss with one step changed (the wrong answers of exercise 8.3)."""
     cls, box, lm = cls.reshape(-1, 2), box.reshape(-1, 4), lm.reshape(-1, 10)  # (A, .)
     labels, box_t, lm_t = labels.reshape(-1), box_t.reshape(-1, 4), lm_t.reshape(-1, 10)
@@ -109,18 +131,35 @@ def _multitask_variant(cls, box, lm, labels, box_t, lm_t, *, weights=(0.25, 0.1)
 
 
 MULTITASK_MISTAKES = [
-    Mistake("a sigmoid on the face logit instead of the softmax cross-entropy",
-            lambda *a: _multitask_variant(*a, cls_loss="sigmoid"),
-            Hint("L_cls is the softmax cross-entropy over the two logits (not-face, face) — F.cross_entropy, "
-                 "not a sigmoid on the face logit.")),
-    Mistake("the port's weights (2.0, 1.0)", lambda *a: _multitask_variant(*a, weights=PORT_WEIGHTS),
-            Hint("Use the paper's weights, lambda_1 = 0.25 for the boxes and lambda_2 = 0.1 for the landmarks, "
-                 "not the port's 2.0 and 1.0.")),
-    Mistake("the box and landmark sums divided by all anchors", lambda *a: _multitask_variant(*a, normalize="all"),
-            Hint("The box and landmark sums are divided by the number of positives (anchors with label 1), "
-                 "not by the number of all anchors.")),
-    Mistake("ignored anchors (label -1) in the cross-entropy", lambda *a: _multitask_variant(*a, ignore=False),
-            Hint("Label -1 means 'ignore': leave it out of the cross-entropy entirely (it is not a class).")),
+    Mistake(
+        "a sigmoid on the face logit instead of the softmax cross-entropy",
+        lambda *a: _multitask_variant(*a, cls_loss="sigmoid"),
+        Hint(
+            "L_cls is the softmax cross-entropy over the two logits (not-face, face) — F.cross_entropy, "
+            "not a sigmoid on the face logit."
+        ),
+    ),
+    Mistake(
+        "the port's weights (2.0, 1.0)",
+        lambda *a: _multitask_variant(*a, weights=PORT_WEIGHTS),
+        Hint(
+            "Use the paper's weights, lambda_1 = 0.25 for the boxes and lambda_2 = 0.1 for the landmarks, "
+            "not the port's 2.0 and 1.0."
+        ),
+    ),
+    Mistake(
+        "the box and landmark sums divided by all anchors",
+        lambda *a: _multitask_variant(*a, normalize="all"),
+        Hint(
+            "The box and landmark sums are divided by the number of positives (anchors with label 1), "
+            "not by the number of all anchors."
+        ),
+    ),
+    Mistake(
+        "ignored anchors (label -1) in the cross-entropy",
+        lambda *a: _multitask_variant(*a, ignore=False),
+        Hint("Label -1 means 'ignore': leave it out of the cross-entropy entirely (it is not a class)."),
+    ),
 ]
 
 
@@ -200,8 +239,9 @@ def check_uv_point_loss(student: Callable[..., Tensor]) -> CheckReport:
 # ----------------------------------------------------------------------------- 8.3
 
 
-def _anchors_case(labels: list[int], *, cls: Tensor | None = None, box_err: float = 0.0, lm_err: float = 0.0,
-                  neg_err: float = 0.0) -> tuple:
+def _anchors_case(
+    labels: list[int], *, cls: Tensor | None = None, box_err: float = 0.0, lm_err: float = 0.0, neg_err: float = 0.0
+) -> tuple:
     """Predictions and targets for A anchors: positives off by ``box_err``/``lm_err``, others by ``neg_err``."""
     a = len(labels)
     lab = torch.tensor(labels)
@@ -325,8 +365,11 @@ def check_iuv_from_head(student: Callable[..., Tensor]) -> CheckReport:
         cases.append(
             Case(
                 f"random maps, P = {p}, {s} x {s}",
-                (torch.randn(p + 1, s, s, generator=g), torch.rand(p + 1, s, s, generator=g) * 1.2 - 0.1,
-                 torch.rand(p + 1, s, s, generator=g) * 1.2 - 0.1),
+                (
+                    torch.randn(p + 1, s, s, generator=g),
+                    torch.rand(p + 1, s, s, generator=g) * 1.2 - 0.1,
+                    torch.rand(p + 1, s, s, generator=g) * 1.2 - 0.1,
+                ),
             )
         )
     return check_function(

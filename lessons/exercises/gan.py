@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
-from torch import Tensor, nn
-
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.gan import discriminator_input, pix2pix_generator_loss, receptive_field
@@ -52,19 +51,36 @@ LOSS_MISTAKES = [
     Mistake(
         "the label 0 (fake) instead of 1",
         lambda p, f, r, lam: F.binary_cross_entropy_with_logits(p, torch.zeros_like(p)) + lam * (f - r).abs().mean(),
-        Hint("The label for the generator's loss is 1 (real), not 0: G is rewarded when D is fooled.")),
-    Mistake("a squared error instead of L1", lambda p, f, r, lam: _bce_real(p) + lam * ((f - r) ** 2).mean(),
-        Hint("pix2pix's reconstruction term is L1: absolute differences, not squared (L1 blurs less).")),
-    Mistake("λ on the adversarial term", lambda p, f, r, lam: lam * _bce_real(p) + (f - r).abs().mean(),
-        Hint("L_G = GAN + λ · L1: λ weighs the L1 term, not the adversarial one.")),
-    Mistake("λ on both terms", lambda p, f, r, lam: lam * (_bce_real(p) + (f - r).abs().mean()),
-        Hint("L_G = GAN + λ · L1: λ weighs the L1 term only, not both.")),
-    Mistake("an L1 sum instead of a mean", lambda p, f, r, lam: _bce_real(p) + lam * (f - r).abs().sum(),
-        Hint("Average over every element (a mean, like nn.L1Loss), not a sum.")),
-    Mistake("the critic's score -D instead of a cross-entropy",
-            lambda p, f, r, lam: -p.mean() + lam * (f - r).abs().mean(),
-        Hint("pix2pix's vanilla GAN loss is the binary cross-entropy on logits against the label 'real' "
-             "(F.binary_cross_entropy_with_logits); -mean(D) is the Wasserstein critic's loss.")),
+        Hint("The label for the generator's loss is 1 (real), not 0: G is rewarded when D is fooled."),
+    ),
+    Mistake(
+        "a squared error instead of L1",
+        lambda p, f, r, lam: _bce_real(p) + lam * ((f - r) ** 2).mean(),
+        Hint("pix2pix's reconstruction term is L1: absolute differences, not squared (L1 blurs less)."),
+    ),
+    Mistake(
+        "λ on the adversarial term",
+        lambda p, f, r, lam: lam * _bce_real(p) + (f - r).abs().mean(),
+        Hint("L_G = GAN + λ · L1: λ weighs the L1 term, not the adversarial one."),
+    ),
+    Mistake(
+        "λ on both terms",
+        lambda p, f, r, lam: lam * (_bce_real(p) + (f - r).abs().mean()),
+        Hint("L_G = GAN + λ · L1: λ weighs the L1 term only, not both."),
+    ),
+    Mistake(
+        "an L1 sum instead of a mean",
+        lambda p, f, r, lam: _bce_real(p) + lam * (f - r).abs().sum(),
+        Hint("Average over every element (a mean, like nn.L1Loss), not a sum."),
+    ),
+    Mistake(
+        "the critic's score -D instead of a cross-entropy",
+        lambda p, f, r, lam: -p.mean() + lam * (f - r).abs().mean(),
+        Hint(
+            "pix2pix's vanilla GAN loss is the binary cross-entropy on logits against the label 'real' "
+            "(F.binary_cross_entropy_with_logits); -mean(D) is the Wasserstein critic's loss."
+        ),
+    ),
 ]
 
 
@@ -109,8 +125,13 @@ def check_pix2pix_generator_loss(student: Callable[..., Tensor]) -> CheckReport:
     for shape, lam in (((2, 1, 4, 4), 100.0), ((3, 1, 3, 3), 10.0)):
         pred = torch.randn(shape[0], 1, 2, 2, generator=g)
         fake, real = torch.randn(shape, generator=g), torch.randn(shape, generator=g)
-        cases.append(Case(f"a random batch of {shape[0]}, λ = {lam:g}", (pred, fake, real, lam),
-                          hint="Average over every element (a mean, like nn.L1Loss), not a sum."))
+        cases.append(
+            Case(
+                f"a random batch of {shape[0]}, λ = {lam:g}",
+                (pred, fake, real, lam),
+                hint="Average over every element (a mean, like nn.L1Loss), not a sum.",
+            )
+        )
     return check_function(
         student,
         reference_pix2pix_generator_loss,
@@ -120,8 +141,7 @@ def check_pix2pix_generator_loss(student: Callable[..., Tensor]) -> CheckReport:
         atol=1e-5,
         rtol=1e-5,
         hint=Hint(
-            "Return a 0-d tensor: the adversarial term (the generator wants D to say 'real') plus λ times the "
-            "L1 term.",
+            "Return a 0-d tensor: the adversarial term (the generator wants D to say 'real') plus λ times the L1 term.",
             "F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake)) + lambda_l1 * "
             "(fake_b - real_b).abs().mean().",
         ),
@@ -140,10 +160,14 @@ def check_conditional_input(student: Callable[..., Tensor]) -> CheckReport:
     cases = [
         Case("A with 1 channel, B with 3: the result has 4 channels", (a1, b3)),
         Case("A with 3 channels, B with 1: A's channels come first", (b3.clone(), a1.clone())),
-        Case("a batch of two: each image keeps its own condition",
-             (torch.randn(2, 2, 3, 3, generator=g), torch.randn(2, 1, 3, 3, generator=g))),
-        Case("a random batch of 4, 3 + 3 channels, 8x8",
-             (torch.randn(4, 3, 8, 8, generator=g), torch.randn(4, 3, 8, 8, generator=g))),
+        Case(
+            "a batch of two: each image keeps its own condition",
+            (torch.randn(2, 2, 3, 3, generator=g), torch.randn(2, 1, 3, 3, generator=g)),
+        ),
+        Case(
+            "a random batch of 4, 3 + 3 channels, 8x8",
+            (torch.randn(4, 3, 8, 8, generator=g), torch.randn(4, 3, 8, 8, generator=g)),
+        ),
     ]
     return check_function(
         student,
@@ -186,24 +210,43 @@ def _field_variant(layers, *, order: str = "backward", start: int = 1, strides: 
             r *= k
         return r
     r = start
-    for k, s in (reversed(layers) if order == "backward" else layers):
+    for k, s in reversed(layers) if order == "backward" else layers:
         r = (r - 1) * (s if strides else 1) + k
     return r
 
 
 FIELD_MISTAKES = [
-    Mistake("walked from the input to the output", lambda layers: _field_variant(layers, order="forward"),
-            Hint("You walked the layers from the input to the output. A stride multiplies the field of the "
-                 "layers *after* it, so start at the output pixel and walk back to the input.",
-                 "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.")),
-    Mistake("the strides left out", lambda layers: _field_variant(layers, strides=False),
-            Hint("Strides count: a stride multiplies the field of the layers after it (each of their steps "
-                 "covers s input pixels).", "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.")),
-    Mistake("the kernel sizes multiplied", lambda layers: _field_variant(layers, product=True),
-            Hint("Fields do not multiply: two 3x3 layers see 5x5, not 9x9; each layer widens the field by "
-                 "k - 1 steps of the layers' stride.")),
-    Mistake("started from a field of 0", lambda layers: _field_variant(layers, start=0),
-            Hint("Start from a field of 1 (one output pixel) before going through any layer.")),
+    Mistake(
+        "walked from the input to the output",
+        lambda layers: _field_variant(layers, order="forward"),
+        Hint(
+            "You walked the layers from the input to the output. A stride multiplies the field of the "
+            "layers *after* it, so start at the output pixel and walk back to the input.",
+            "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.",
+        ),
+    ),
+    Mistake(
+        "the strides left out",
+        lambda layers: _field_variant(layers, strides=False),
+        Hint(
+            "Strides count: a stride multiplies the field of the layers after it (each of their steps "
+            "covers s input pixels).",
+            "r = 1; for k, s in reversed(layers): r = (r - 1) * s + k.",
+        ),
+    ),
+    Mistake(
+        "the kernel sizes multiplied",
+        lambda layers: _field_variant(layers, product=True),
+        Hint(
+            "Fields do not multiply: two 3x3 layers see 5x5, not 9x9; each layer widens the field by "
+            "k - 1 steps of the layers' stride."
+        ),
+    ),
+    Mistake(
+        "started from a field of 0",
+        lambda layers: _field_variant(layers, start=0),
+        Hint("Start from a field of 1 (one output pixel) before going through any layer."),
+    ),
 ]
 
 
@@ -211,22 +254,37 @@ def check_receptive_field_size(student: Callable[..., int]) -> CheckReport:
     """Exercise 10.3: ``receptive_field_size(layers) -> int`` for ``(kernel, stride)`` pairs."""
     patchgan = [(4, 2)] * 3 + [(4, 1)] * 2
     cases = [
-        Case("no layers: one pixel sees itself", ([],),
-             hint="Start from a field of 1 (one output pixel) before going through any layer."),
-        Case("one 3x3 convolution, stride 1: 3", ([(3, 1)],),
-             hint="A layer with kernel k turns a field of r into (r - 1) * s + k."),
-        Case("two 3x3 convolutions, stride 1: 5", ([(3, 1), (3, 1)],),
-             hint="Fields do not multiply: two 3x3 layers see 5x5, not 9x9 ((r - 1) * s + k)."),
-        Case("a stride-2 3x3 convolution, then a 3x3: 7", ([(3, 2), (3, 1)],),
-             hint=Hint(
-                 "Strides count: after a stride-2 layer, each step of a later layer covers 2 input pixels; a "
-                 "stride multiplies the field of the layers *after* it.",
-                 "Walk from the output back to the input (last layer first): r = 1; for k, s in "
-                 "reversed(layers): r = (r - 1) * s + k.",
-             )),
-        Case("a 3x3, then a stride-2 3x3: 5 (the order matters)", ([(3, 1), (3, 2)],),
-             hint="Walk the layers in reverse order (reversed(layers)); the first layer's stride does "
-             "not enlarge the field of the layers before it."),
+        Case(
+            "no layers: one pixel sees itself",
+            ([],),
+            hint="Start from a field of 1 (one output pixel) before going through any layer.",
+        ),
+        Case(
+            "one 3x3 convolution, stride 1: 3",
+            ([(3, 1)],),
+            hint="A layer with kernel k turns a field of r into (r - 1) * s + k.",
+        ),
+        Case(
+            "two 3x3 convolutions, stride 1: 5",
+            ([(3, 1), (3, 1)],),
+            hint="Fields do not multiply: two 3x3 layers see 5x5, not 9x9 ((r - 1) * s + k).",
+        ),
+        Case(
+            "a stride-2 3x3 convolution, then a 3x3: 7",
+            ([(3, 2), (3, 1)],),
+            hint=Hint(
+                "Strides count: after a stride-2 layer, each step of a later layer covers 2 input pixels; a "
+                "stride multiplies the field of the layers *after* it.",
+                "Walk from the output back to the input (last layer first): r = 1; for k, s in "
+                "reversed(layers): r = (r - 1) * s + k.",
+            ),
+        ),
+        Case(
+            "a 3x3, then a stride-2 3x3: 5 (the order matters)",
+            ([(3, 1), (3, 2)],),
+            hint="Walk the layers in reverse order (reversed(layers)); the first layer's stride does "
+            "not enlarge the field of the layers before it.",
+        ),
         Case("the 70x70 PatchGAN: three 4x4 stride-2 and two 4x4 stride-1 convolutions", (patchgan,)),
         Case("the 1-layer PatchGAN: 16", ([(4, 2), (4, 1), (4, 1)],)),
         Case("the 5-layer PatchGAN: 286", ([(4, 2)] * 5 + [(4, 1)] * 2,)),

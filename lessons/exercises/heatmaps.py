@@ -43,8 +43,15 @@ def _reference_pck_score(pred: Tensor, target: Tensor, visible: Tensor, threshol
 # ----------------------------------------------------------------------------- mistakes
 
 
-def _gaussian_variant(point: Tensor, size: tuple[int, int], sigma: float, *, swap: bool = False,
-                      denominator: str = "2s2", rounded: bool = False) -> Tensor:
+def _gaussian_variant(
+    point: Tensor,
+    size: tuple[int, int],
+    sigma: float,
+    *,
+    swap: bool = False,
+    denominator: str = "2s2",
+    rounded: bool = False,
+) -> Tensor:
     x, y = (point[1], point[0]) if swap else (point[0], point[1])
     if rounded:
         x, y = x.round(), y.round()
@@ -56,15 +63,28 @@ def _gaussian_variant(point: Tensor, size: tuple[int, int], sigma: float, *, swa
 
 
 GAUSSIAN_MISTAKES = [
-    Mistake("x and y swapped", lambda p, s, sg: _gaussian_variant(p, s, sg, swap=True),
-            Hint("point is (x, y), and x goes with the columns (W), y with the rows (H): your bump sits at "
-                 "row x, column y.")),
-    Mistake("sigma not squared", lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="2s"),
-            Hint("The denominator is 2 * sigma**2: sigma is a length, the exponent compares squared lengths.")),
-    Mistake("no factor 2 in the denominator", lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="s2"),
-            Hint("The Gaussian's exponent is -d**2 / (2 * sigma**2): the 2 matters.")),
-    Mistake("the point rounded to a pixel", lambda p, s, sg: _gaussian_variant(p, s, sg, rounded=True),
-            Hint("Keep the sub-pixel point: the bump's centre is the exact (x, y), between pixels.")),
+    Mistake(
+        "x and y swapped",
+        lambda p, s, sg: _gaussian_variant(p, s, sg, swap=True),
+        Hint(
+            "point is (x, y), and x goes with the columns (W), y with the rows (H): your bump sits at row x, column y."
+        ),
+    ),
+    Mistake(
+        "sigma not squared",
+        lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="2s"),
+        Hint("The denominator is 2 * sigma**2: sigma is a length, the exponent compares squared lengths."),
+    ),
+    Mistake(
+        "no factor 2 in the denominator",
+        lambda p, s, sg: _gaussian_variant(p, s, sg, denominator="s2"),
+        Hint("The Gaussian's exponent is -d**2 / (2 * sigma**2): the 2 matters."),
+    ),
+    Mistake(
+        "the point rounded to a pixel",
+        lambda p, s, sg: _gaussian_variant(p, s, sg, rounded=True),
+        Hint("Keep the sub-pixel point: the bump's centre is the exact (x, y), between pixels."),
+    ),
 ]
 
 
@@ -78,19 +98,41 @@ def _decode_variant(heatmaps: Tensor, *, swap: bool = False, by_height: bool = F
 
 
 DECODE_MISTAKES = [
-    Mistake("(y, x) instead of (x, y)", lambda m: _decode_variant(m, swap=True),
-            Hint("Return (x, y) per map: the column first, then the row.")),
-    Mistake("the flat index split by the height", lambda m: _decode_variant(m, by_height=True),
-            Hint("A row-major flat index counts W pixels per row, so the split of the flat index uses the "
-                 "width (the last dimension), not the height.",
-                 "idx = heatmaps.flatten(1).argmax(dim=1); x = idx % W; y = idx // W.")),
-    Mistake("integer coordinates", lambda m: _decode_variant(m, as_int=True),
-            Hint("Return floats in the heatmaps' dtype: .to(heatmaps.dtype).")),
+    Mistake(
+        "(y, x) instead of (x, y)",
+        lambda m: _decode_variant(m, swap=True),
+        Hint("Return (x, y) per map: the column first, then the row."),
+    ),
+    Mistake(
+        "the flat index split by the height",
+        lambda m: _decode_variant(m, by_height=True),
+        Hint(
+            "A row-major flat index counts W pixels per row, so the split of the flat index uses the "
+            "width (the last dimension), not the height.",
+            "idx = heatmaps.flatten(1).argmax(dim=1); x = idx % W; y = idx // W.",
+        ),
+    ),
+    Mistake(
+        "integer coordinates",
+        lambda m: _decode_variant(m, as_int=True),
+        Hint("Return floats in the heatmaps' dtype: .to(heatmaps.dtype)."),
+    ),
 ]
 
 
-def _pck_variant(pred, target, visible, threshold, normalize, *, strict=False, all_points=False,
-                 squared=False, l1=False, no_normalize=False):
+def _pck_variant(
+    pred,
+    target,
+    visible,
+    threshold,
+    normalize,
+    *,
+    strict=False,
+    all_points=False,
+    squared=False,
+    l1=False,
+    no_normalize=False,
+):
     diff = pred - target
     err = diff.abs().sum(-1) if l1 else (diff**2).sum(-1) if squared else diff.norm(dim=-1)  # (N, K)
     err = err if no_normalize else err / normalize
@@ -102,19 +144,38 @@ def _pck_variant(pred, target, visible, threshold, normalize, *, strict=False, a
 
 
 PCK_MISTAKES = [
-    Mistake("< instead of <= at the threshold", lambda *a: _pck_variant(*a, strict=True),
-            Hint("Use <= (HRNet's MPII evaluation), not <: a keypoint exactly on the threshold counts as correct.",
-                 "correct = (error / normalize) <= threshold.")),
-    Mistake("invisible keypoints counted", lambda *a: _pck_variant(*a, all_points=True),
-            Hint("Average only over the visible keypoints: one that is not visible has no ground truth, so "
-                 "it is left out of both the count of correct ones and the total.",
-                 "((error / normalize <= threshold) & visible).sum() / visible.sum(), as a float tensor.")),
-    Mistake("squared distance", lambda *a: _pck_variant(*a, squared=True),
-            Hint("The error is the Euclidean distance (its square root), not the squared distance.")),
-    Mistake("L1 distance", lambda *a: _pck_variant(*a, l1=True),
-            Hint("The error is the Euclidean distance ||pred - target||, not |dx| + |dy|.")),
-    Mistake("not normalized", lambda *a: _pck_variant(*a, no_normalize=True),
-            Hint("Divide the distance by normalize (the reference size) before comparing with the threshold.")),
+    Mistake(
+        "< instead of <= at the threshold",
+        lambda *a: _pck_variant(*a, strict=True),
+        Hint(
+            "Use <= (HRNet's MPII evaluation), not <: a keypoint exactly on the threshold counts as correct.",
+            "correct = (error / normalize) <= threshold.",
+        ),
+    ),
+    Mistake(
+        "invisible keypoints counted",
+        lambda *a: _pck_variant(*a, all_points=True),
+        Hint(
+            "Average only over the visible keypoints: one that is not visible has no ground truth, so "
+            "it is left out of both the count of correct ones and the total.",
+            "((error / normalize <= threshold) & visible).sum() / visible.sum(), as a float tensor.",
+        ),
+    ),
+    Mistake(
+        "squared distance",
+        lambda *a: _pck_variant(*a, squared=True),
+        Hint("The error is the Euclidean distance (its square root), not the squared distance."),
+    ),
+    Mistake(
+        "L1 distance",
+        lambda *a: _pck_variant(*a, l1=True),
+        Hint("The error is the Euclidean distance ||pred - target||, not |dx| + |dy|."),
+    ),
+    Mistake(
+        "not normalized",
+        lambda *a: _pck_variant(*a, no_normalize=True),
+        Hint("Divide the distance by normalize (the reference size) before comparing with the threshold."),
+    ),
 ]
 
 

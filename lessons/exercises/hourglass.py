@@ -46,11 +46,17 @@ def check_receptive_field_size(student: Callable[[list], int]) -> CheckReport:
     """Exercise 7.1: ``receptive_field_size(layers) -> int`` for ``(kernel, stride)`` pairs."""
     g = torch.Generator().manual_seed(71)
     cases = [
-        Case("no layers at all: one pixel sees itself", ([],),
-             hint="Start from r = 1 (an output pixel of 'no layer' is the input pixel itself)."),
+        Case(
+            "no layers at all: one pixel sees itself",
+            ([],),
+            hint="Start from r = 1 (an output pixel of 'no layer' is the input pixel itself).",
+        ),
         Case("one 3x3 convolution", ([(3, 1)],)),
-        Case("two 3x3 convolutions, stride 1", ([(3, 1), (3, 1)],),
-             hint="Each 3x3 layer adds k - 1 = 2 pixels: r = 1 + 2 + 2."),
+        Case(
+            "two 3x3 convolutions, stride 1",
+            ([(3, 1), (3, 1)],),
+            hint="Each 3x3 layer adds k - 1 = 2 pixels: r = 1 + 2 + 2.",
+        ),
         Case("a 2x2 max pool (stride 2) then a 3x3 convolution", ([(2, 2), (3, 1)],)),
         Case("a stride-2 layer *last*: its stride does not widen its own field", ([(3, 1), (3, 2)],)),
         Case("the hourglass stem: 7x7 stride 2, 2x2 pool, 3x3", ([(7, 2), (2, 2), (3, 1)],)),
@@ -61,15 +67,24 @@ def check_receptive_field_size(student: Callable[[list], int]) -> CheckReport:
         ]
         cases.append(Case(f"{n} random layers", (layers,)))
     variants = [
-        Mistake("no jump (strides ignored)",
-                _rf_no_jump, "A layer after a stride-2 layer moves in steps of 2 input pixels: multiply its k - 1 by "
-                      "the product of the strides *before* it (the jump)."),
-        Mistake("the jump updated before the layer",
-                _rf_jump_after, "Update the jump after you add the layer's k - 1: a layer's own stride only affects "
-                         "the layers that come after it."),
-        Mistake("the kernel sizes added up",
-                _rf_kernel_sum, "Adding the kernel sizes counts the centre pixel once per layer; each layer adds "
-                         "k - 1 pixels to r, starting from r = 1."),
+        Mistake(
+            "no jump (strides ignored)",
+            _rf_no_jump,
+            "A layer after a stride-2 layer moves in steps of 2 input pixels: multiply its k - 1 by "
+            "the product of the strides *before* it (the jump).",
+        ),
+        Mistake(
+            "the jump updated before the layer",
+            _rf_jump_after,
+            "Update the jump after you add the layer's k - 1: a layer's own stride only affects "
+            "the layers that come after it.",
+        ),
+        Mistake(
+            "the kernel sizes added up",
+            _rf_kernel_sum,
+            "Adding the kernel sizes counts the centre pixel once per layer; each layer adds "
+            "k - 1 pixels to r, starting from r = 1.",
+        ),
     ]
     return check_function(
         student,
@@ -105,7 +120,9 @@ def blocks_of(hourglass: Hourglass) -> Callable[[int, str, Tensor], Tensor]:
 
     def res(level: int, branch: str, t: Tensor) -> Tensor:
         if level not in by_level:
-            raise ValueError(f"level: expected 1..{hourglass.depth} (the outermost is {hourglass.depth}), got {level!r}")
+            raise ValueError(
+                f"level: expected 1..{hourglass.depth} (the outermost is {hourglass.depth}), got {level!r}"
+            )
         allowed = ("up1", "low1", "low3") + (("low2",) if level == 1 else ())
         if branch not in allowed:
             raise ValueError(f"branch: expected one of {list(allowed)} at level {level}, got {branch!r}")
@@ -124,8 +141,11 @@ def _hourglass_variant(x, depth, res, *, skip="res", pool="max", up="nearest", l
     """The recursion with one classic mistake switched on."""
     pooled = F.max_pool2d(x, 2) if pool == "max" else F.avg_pool2d(x, 2)
     low1 = res(depth, "low1", pooled)
-    low2 = (_hourglass_variant(low1, depth - 1, res, skip=skip, pool=pool, up=up, low3=low3)
-            if depth > 1 else res(depth, "low2", low1))
+    low2 = (
+        _hourglass_variant(low1, depth - 1, res, skip=skip, pool=pool, up=up, low3=low3)
+        if depth > 1
+        else res(depth, "low2", low1)
+    )
     low3_ = res(depth, "low3", low2) if low3 else low2
     up2 = F.interpolate(low3_, scale_factor=2, mode=up)
     if skip == "none":
@@ -137,8 +157,9 @@ def _hourglass_variant(x, depth, res, *, skip="res", pool="max", up="nearest", l
     return res(depth, "up1", x) + up2
 
 
-def _hourglass_case(description: str, depth: int, channels: int, size: tuple[int, int], seed: int,
-                    num_blocks: int = 1, hint: str = "") -> Case:
+def _hourglass_case(
+    description: str, depth: int, channels: int, size: tuple[int, int], seed: int, num_blocks: int = 1, hint: str = ""
+) -> Case:
     with torch.random.fork_rng():  # seed the blocks' initial weights, leave the caller's RNG alone
         torch.manual_seed(seed)
         hg = Hourglass(depth, channels, num_blocks=num_blocks).eval()
@@ -154,31 +175,61 @@ def _hourglass_case(description: str, depth: int, channels: int, size: tuple[int
 def check_hourglass_forward(student: Callable[..., Tensor]) -> CheckReport:
     """Exercise 7.2: ``hourglass_forward(x, depth, res) -> Tensor`` (same shape as ``x``)."""
     cases = [
-        _hourglass_case("depth 1 on a 2x2 map: one pool, one upsampling", 1, 4, (2, 2), 720,
-                        hint="out = up1 + upsample(low3) with up1 = res(depth, 'up1', x)."),
-        _hourglass_case("depth 2 on a 4x4 map: the recursion goes one level down", 2, 4, (4, 4), 721,
-                        hint="At depth > 1, low2 is hourglass_forward(low1, depth - 1, res); at depth 1 it is "
-                             "res(1, 'low2', low1)."),
+        _hourglass_case(
+            "depth 1 on a 2x2 map: one pool, one upsampling",
+            1,
+            4,
+            (2, 2),
+            720,
+            hint="out = up1 + upsample(low3) with up1 = res(depth, 'up1', x).",
+        ),
+        _hourglass_case(
+            "depth 2 on a 4x4 map: the recursion goes one level down",
+            2,
+            4,
+            (4, 4),
+            721,
+            hint="At depth > 1, low2 is hourglass_forward(low1, depth - 1, res); at depth 1 it is "
+            "res(1, 'low2', low1).",
+        ),
         _hourglass_case("depth 3 on a non-square 8x16 map", 3, 6, (8, 16), 722),
         _hourglass_case("depth 2, two residual modules per block", 2, 4, (8, 8), 723, num_blocks=2),
         _hourglass_case("depth 4 on a 16x16 map", 4, 8, (16, 16), 724),
     ]
     variants = [
-        Mistake("no skip branch", lambda x, d, r: _hourglass_variant(x, d, r, skip="none"),
-         "Your output has no skip branch: every level adds res(depth, 'up1', x), computed at the input's "
-         "resolution, to the upsampled coarse path; that is where the precise detail comes from."),
-        Mistake("the bare input as the skip", lambda x, d, r: _hourglass_variant(x, d, r, skip="identity"),
-         "The skip branch is not the bare input: it passes through its own block, res(depth, 'up1', x), "
-         "before it is added."),
-        Mistake("concatenation instead of a sum", lambda x, d, r: _hourglass_variant(x, d, r, skip="concat"),
-         "The hourglass adds the two branches; concatenating them doubles the channels."),
-        Mistake("average pooling", lambda x, d, r: _hourglass_variant(x, d, r, pool="avg"),
-         "Downsample with max pooling (F.max_pool2d(x, 2)), not average pooling."),
-        Mistake("bilinear upsampling", lambda x, d, r: _hourglass_variant(x, d, r, up="bilinear"),
-         "Upsample with nearest neighbour (F.interpolate(t, scale_factor=2), whose default mode is 'nearest')."),
-        Mistake("no low3 block", lambda x, d, r: _hourglass_variant(x, d, r, low3=False),
-         "After the inner hourglass (or the innermost block) comes one more block, res(depth, 'low3', ...), "
-         "before the upsampling."),
+        Mistake(
+            "no skip branch",
+            lambda x, d, r: _hourglass_variant(x, d, r, skip="none"),
+            "Your output has no skip branch: every level adds res(depth, 'up1', x), computed at the input's "
+            "resolution, to the upsampled coarse path; that is where the precise detail comes from.",
+        ),
+        Mistake(
+            "the bare input as the skip",
+            lambda x, d, r: _hourglass_variant(x, d, r, skip="identity"),
+            "The skip branch is not the bare input: it passes through its own block, res(depth, 'up1', x), "
+            "before it is added.",
+        ),
+        Mistake(
+            "concatenation instead of a sum",
+            lambda x, d, r: _hourglass_variant(x, d, r, skip="concat"),
+            "The hourglass adds the two branches; concatenating them doubles the channels.",
+        ),
+        Mistake(
+            "average pooling",
+            lambda x, d, r: _hourglass_variant(x, d, r, pool="avg"),
+            "Downsample with max pooling (F.max_pool2d(x, 2)), not average pooling.",
+        ),
+        Mistake(
+            "bilinear upsampling",
+            lambda x, d, r: _hourglass_variant(x, d, r, up="bilinear"),
+            "Upsample with nearest neighbour (F.interpolate(t, scale_factor=2), whose default mode is 'nearest').",
+        ),
+        Mistake(
+            "no low3 block",
+            lambda x, d, r: _hourglass_variant(x, d, r, low3=False),
+            "After the inner hourglass (or the innermost block) comes one more block, res(depth, 'low3', ...), "
+            "before the upsampling.",
+        ),
     ]
     return check_function(
         student,
@@ -190,7 +241,7 @@ def check_hourglass_forward(student: Callable[..., Tensor]) -> CheckReport:
         atol=1e-5,
         rtol=1e-4,
         hint="Follow the four lines of the recursion: up1, low1 (after a 2x2 max pool), low2, low3; "
-             "then out = up1 + upsample(low3).",
+        "then out = up1 + upsample(low3).",
     )
 
 
@@ -204,7 +255,7 @@ def reference_stacked_loss(outputs: list[Tensor], target: Tensor, visible: Tenso
 
 def _loss_variant(outputs, target, visible, *, reduce="sum", half=True, weighting="labelled"):
     per_stack = []
-    for out in (outputs[-1:] if reduce == "last" else outputs):
+    for out in outputs[-1:] if reduce == "last" else outputs:
         per_map = ((out - target) ** 2).mean(dim=(-2, -1)) * (0.5 if half else 1.0)  # (B, K)
         w = visible.to(per_map.dtype)
         per_stack.append((per_map * w).sum() / (w.sum() if weighting == "labelled" else w.numel()))
@@ -224,26 +275,49 @@ def check_stacked_loss(student: Callable[..., Tensor]) -> CheckReport:
     target3 = rand(2, 3, 4, 4)
     some = torch.tensor([[True, False, True], [True, True, False]])
     cases = [
-        Case("one stack, one keypoint, every pixel off by 1", ([t + 1.0], t, all_vis),
-             hint="The loss of one map is 0.5 * mean over its pixels of (out - target)**2."),
-        Case("two stacks off by 1 and by 3: the stacks' losses add up", ([t + 1.0, t + 3.0], t, all_vis),
-             hint="Each stack's output is compared with the same target, and the losses are summed."),
-        Case("one stack, three keypoints, two labelled", ([rand(2, 3, 4, 4)], target3, some),
-             hint="Average over the labelled (visible) keypoints only: divide by visible.sum()."),
+        Case(
+            "one stack, one keypoint, every pixel off by 1",
+            ([t + 1.0], t, all_vis),
+            hint="The loss of one map is 0.5 * mean over its pixels of (out - target)**2.",
+        ),
+        Case(
+            "two stacks off by 1 and by 3: the stacks' losses add up",
+            ([t + 1.0, t + 3.0], t, all_vis),
+            hint="Each stack's output is compared with the same target, and the losses are summed.",
+        ),
+        Case(
+            "one stack, three keypoints, two labelled",
+            ([rand(2, 3, 4, 4)], target3, some),
+            hint="Average over the labelled (visible) keypoints only: divide by visible.sum().",
+        ),
         Case("three stacks, two labelled of three", ([rand(2, 3, 4, 4) for _ in range(3)], target3, some)),
-        Case("two stacks, every keypoint labelled, 6x5 maps",
-             ([rand(3, 2, 6, 5), rand(3, 2, 6, 5)], rand(3, 2, 6, 5), torch.ones(3, 2, dtype=torch.bool))),
+        Case(
+            "two stacks, every keypoint labelled, 6x5 maps",
+            ([rand(3, 2, 6, 5), rand(3, 2, 6, 5)], rand(3, 2, 6, 5), torch.ones(3, 2, dtype=torch.bool)),
+        ),
     ]
     variants = [
-        Mistake("the mean over stacks", lambda o, tg, v: _loss_variant(o, tg, v, reduce="mean"),
-         "Sum the stacks' losses, do not average them: each stack is supervised as fully as a single network."),
-        Mistake("the last stack only", lambda o, tg, v: _loss_variant(o, tg, v, reduce="last"),
-         "That is the loss of the last stack only: intermediate supervision compares *every* stack's output "
-         "with the target."),
-        Mistake("no factor 0.5", lambda o, tg, v: _loss_variant(o, tg, v, half=False),
-         "pytorch-pose's JointsMSELoss has a factor 0.5 in front of the mean squared error."),
-        Mistake("unlabelled keypoints counted", lambda o, tg, v: _loss_variant(o, tg, v, weighting="all"),
-         "Unlabelled keypoints should not count in the average: divide by the number of labelled maps."),
+        Mistake(
+            "the mean over stacks",
+            lambda o, tg, v: _loss_variant(o, tg, v, reduce="mean"),
+            "Sum the stacks' losses, do not average them: each stack is supervised as fully as a single network.",
+        ),
+        Mistake(
+            "the last stack only",
+            lambda o, tg, v: _loss_variant(o, tg, v, reduce="last"),
+            "That is the loss of the last stack only: intermediate supervision compares *every* stack's output "
+            "with the target.",
+        ),
+        Mistake(
+            "no factor 0.5",
+            lambda o, tg, v: _loss_variant(o, tg, v, half=False),
+            "pytorch-pose's JointsMSELoss has a factor 0.5 in front of the mean squared error.",
+        ),
+        Mistake(
+            "unlabelled keypoints counted",
+            lambda o, tg, v: _loss_variant(o, tg, v, weighting="all"),
+            "Unlabelled keypoints should not count in the average: divide by the number of labelled maps.",
+        ),
     ]
     return check_function(
         student,
@@ -255,5 +329,5 @@ def check_stacked_loss(student: Callable[..., Tensor]) -> CheckReport:
         atol=1e-6,
         rtol=1e-5,
         hint="Return a 0-d tensor: sum over stacks of the per-map loss 0.5 * mean((out - target)**2), "
-             "averaged over the labelled keypoints.",
+        "averaged over the labelled keypoints.",
     )

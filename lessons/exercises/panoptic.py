@@ -14,9 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor
-
 import torch.nn.functional as F
+from torch import Tensor
 
 from lessons.exercises import Case, CheckReport, Hint, Mistake, check_function
 from lessons.panoptic import panoptic_quality, paste_mask_logits, unknown_logits
@@ -33,8 +32,15 @@ def _paste_reference(mask_logits: Tensor, box: Tensor, size: tuple[int, int]) ->
     return paste_mask_logits(mask_logits[None], box[None], size)[0]
 
 
-def _paste_variant(mask_logits: Tensor, box: Tensor, size: tuple[int, int], *, to_int=int, last: float = 1.0,
-                   align_corners: bool = False) -> Tensor:
+def _paste_variant(
+    mask_logits: Tensor,
+    box: Tensor,
+    size: tuple[int, int],
+    *,
+    to_int=int,
+    last: float = 1.0,
+    align_corners: bool = False,
+) -> Tensor:
     """UPSNet's paste with one step changed (the wrong answers of exercise 4.1)."""
     height, width = size
     x1, y1 = to_int(float(box[0])), to_int(float(box[1]))
@@ -52,22 +58,28 @@ PASTE_MISTAKES = [
     Mistake(
         "x2, y2 taken as the last pixel (one row and column too many)",
         lambda m, b, s: _paste_variant(m, b, s, last=0.0),
-        Hint("The box's x2 and y2 are one past its last pixel (continuous coordinates); UPSNet's inclusive "
-             "box ends at x2 - 1, y2 - 1.",
-             "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1); resize to (y2 - y1 + 1, x2 - x1 + 1)."),
+        Hint(
+            "The box's x2 and y2 are one past its last pixel (continuous coordinates); UPSNet's inclusive "
+            "box ends at x2 - 1, y2 - 1.",
+            "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1); resize to (y2 - y1 + 1, x2 - x1 + 1).",
+        ),
     ),
     Mistake(
         "the box rounded instead of truncated",
         lambda m, b, s: _paste_variant(m, b, s, to_int=round),
-        Hint("UPSNet truncates the box's coordinates with int(); rounding moves fractional boxes by a pixel.",
-             "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1)."),
+        Hint(
+            "UPSNet truncates the box's coordinates with int(); rounding moves fractional boxes by a pixel.",
+            "x1, y1, x2, y2 = int(x1), int(y1), int(x2 - 1), int(y2 - 1).",
+        ),
     ),
     Mistake(
         "align_corners=True",
         lambda m, b, s: _paste_variant(m, b, s, align_corners=True),
-        Hint("Resize with align_corners=False: with True the mask's corner values are pinned to the box's "
-             "corner pixels, which stretches the mask differently.",
-             "F.interpolate(m[None, None], size=(h, w), mode='bilinear', align_corners=False)[0, 0]."),
+        Hint(
+            "Resize with align_corners=False: with True the mask's corner values are pinned to the box's "
+            "corner pixels, which stretches the mask differently.",
+            "F.interpolate(m[None, None], size=(h, w), mode='bilinear', align_corners=False)[0, 0].",
+        ),
     ),
 ]
 
@@ -152,22 +164,29 @@ UNKNOWN_MISTAKES = [
     Mistake(
         "the stuff channels in the first max",
         lambda sem, cropped, n: sem.max(dim=0).values - (cropped.max(dim=0).values if len(cropped) else 0),
-        Hint("The unknown channel compares things with things: the first max runs over the thing channels "
-             "only, after the num_stuff stuff channels.",
-             "semantic_logits[num_stuff:].max(dim=0).values."),
+        Hint(
+            "The unknown channel compares things with things: the first max runs over the thing channels "
+            "only, after the num_stuff stuff channels.",
+            "semantic_logits[num_stuff:].max(dim=0).values.",
+        ),
     ),
     Mistake(
         "the instance term clamped at 0",
-        lambda sem, cropped, n: sem[n:].max(dim=0).values
-        - (cropped.max(dim=0).values.clamp(min=0) if len(cropped) else 0),
-        Hint("Inside every box the instance term is the cropped logit itself, even when it is negative; only "
-             "outside a box does that instance contribute its 0."),
+        lambda sem, cropped, n: (
+            sem[n:].max(dim=0).values - (cropped.max(dim=0).values.clamp(min=0) if len(cropped) else 0)
+        ),
+        Hint(
+            "Inside every box the instance term is the cropped logit itself, even when it is negative; only "
+            "outside a box does that instance contribute its 0."
+        ),
     ),
     Mistake(
         "plus instead of minus",
         lambda sem, cropped, n: sem[n:].max(dim=0).values + (cropped.max(dim=0).values if len(cropped) else 0),
-        Hint("The unknown logit is high where the semantic head sees a thing that no instance explains: "
-             "subtract the instances' term."),
+        Hint(
+            "The unknown logit is high where the semantic head sees a thing that no instance explains: "
+            "subtract the instances' term."
+        ),
     ),
 ]
 
@@ -265,8 +284,17 @@ def _category_pq_reference(
     return (float(result["pq"]), float(result["sq"]), float(result["rq"]))
 
 
-def _pq_variant(pred, pred_segments, gt, gt_segments, category_id, *, match_at_half=False, void_in_union=False,
-                void_skip="more_than_half"):
+def _pq_variant(
+    pred,
+    pred_segments,
+    gt,
+    gt_segments,
+    category_id,
+    *,
+    match_at_half=False,
+    void_in_union=False,
+    void_skip="more_than_half",
+):
     """PQ, SQ, RQ of one category with one rule changed (the wrong answers of exercise 4.3)."""
     pcat = {int(s["id"]): int(s["category_id"]) for s in pred_segments}
     gcat = {int(s["id"]): int(s["category_id"]) for s in gt_segments}
@@ -302,26 +330,34 @@ PQ_MISTAKES = [
     Mistake(
         "a match at IoU >= 0.5",
         lambda *a: _pq_variant(*a, match_at_half=True),
-        Hint("A match needs IoU > 0.5, strictly: at exactly 0.5 two predictions could match the same segment, "
-             "which the strict threshold rules out (Kirillov et al. prove the matching unique)."),
+        Hint(
+            "A match needs IoU > 0.5, strictly: at exactly 0.5 two predictions could match the same segment, "
+            "which the strict threshold rules out (Kirillov et al. prove the matching unique)."
+        ),
     ),
     Mistake(
         "the prediction's pixels on void kept in the union",
         lambda *a: _pq_variant(*a, void_in_union=True),
-        Hint("Pixels of the prediction that fall on ground-truth void (id 0) are left out of the union.",
-             "IoU = inter / (|pred| + |gt| - inter - |pred on gt void|)."),
+        Hint(
+            "Pixels of the prediction that fall on ground-truth void (id 0) are left out of the union.",
+            "IoU = inter / (|pred| + |gt| - inter - |pred on gt void|).",
+        ),
     ),
     Mistake(
         "every unmatched prediction counted as a false positive",
         lambda *a: _pq_variant(*a, void_skip="never"),
-        Hint("An unmatched prediction that lies mostly on void (more than half of its pixels) is not a false "
-             "positive: void is unlabelled, so nobody can say the prediction is wrong."),
+        Hint(
+            "An unmatched prediction that lies mostly on void (more than half of its pixels) is not a false "
+            "positive: void is unlabelled, so nobody can say the prediction is wrong."
+        ),
     ),
     Mistake(
         "a prediction exactly half on void skipped",
         lambda *a: _pq_variant(*a, void_skip="half_or_more"),
-        Hint("Skip an unmatched prediction only when MORE than half of its pixels lie on void "
-             "(void / area > 0.5, strictly): at exactly one half it still counts as a false positive."),
+        Hint(
+            "Skip an unmatched prediction only when MORE than half of its pixels lie on void "
+            "(void / area > 0.5, strictly): at exactly one half it still counts as a false positive."
+        ),
     ),
 ]
 
@@ -358,20 +394,35 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
         Case("the hand-worked 4x6 example, category 2 (IoU 5 / 9)", (pred, pred_segs, gt, gt_segs, 2)),
         Case(
             "IoU exactly 0.5 is not a match (one FP and one FN)",
-            (half_pred, [{"id": 7, "category_id": 0}], half_gt,
-             [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}], 0),
+            (
+                half_pred,
+                [{"id": 7, "category_id": 0}],
+                half_gt,
+                [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 1}],
+                0,
+            ),
             hint="A match needs IoU > 0.5, strictly. PQ = sum IoU / (TP + FP/2 + FN/2).",
         ),
         Case(
             "an unmatched prediction with 3 of its 5 pixels on void is not a false positive",
-            (void_pred, [{"id": 3, "category_id": 0}, {"id": 4, "category_id": 0}], void_gt,
-             [{"id": 1, "category_id": 0}], 0),
+            (
+                void_pred,
+                [{"id": 3, "category_id": 0}, {"id": 4, "category_id": 0}],
+                void_gt,
+                [{"id": 1, "category_id": 0}],
+                0,
+            ),
             hint="Skip an unmatched prediction when more than half of its pixels lie on ground-truth void (id 0).",
         ),
         Case(
             "an unmatched prediction with exactly half of its 4 pixels on void IS a false positive",
-            (torch.tensor([[3, 3, 3, 3, 4, 4, 4, 4]]), [{"id": 3, "category_id": 0}, {"id": 4, "category_id": 0}],
-             torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1]]), [{"id": 1, "category_id": 0}], 0),
+            (
+                torch.tensor([[3, 3, 3, 3, 4, 4, 4, 4]]),
+                [{"id": 3, "category_id": 0}, {"id": 4, "category_id": 0}],
+                torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1]]),
+                [{"id": 1, "category_id": 0}],
+                0,
+            ),
             hint="Skip an unmatched prediction only when MORE than half of its pixels lie on void "
             "(void / area > 0.5, strictly): at exactly one half it still counts as a false positive.",
         ),
@@ -382,8 +433,13 @@ def check_category_pq(student: Callable[..., Any]) -> CheckReport:
         ),
         Case(
             "two ground-truth segments, one matched, one split into two predictions",
-            (two_pred, [{"id": 4, "category_id": 0}, {"id": 5, "category_id": 0}, {"id": 6, "category_id": 0}],
-             two_gt, [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 0}], 0),
+            (
+                two_pred,
+                [{"id": 4, "category_id": 0}, {"id": 5, "category_id": 0}, {"id": 6, "category_id": 0}],
+                two_gt,
+                [{"id": 1, "category_id": 0}, {"id": 2, "category_id": 0}],
+                0,
+            ),
             hint="SQ = sum IoU / TP (0 when TP = 0), RQ = TP / (TP + FP/2 + FN/2), PQ = SQ x RQ.",
         ),
     ]

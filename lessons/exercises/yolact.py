@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-
 import torchvision
 
 from lessons.boxes import box_iou
@@ -38,20 +37,26 @@ ASSEMBLE_MISTAKES = [
     Mistake(
         "logits returned (no sigmoid)",
         lambda p, c: torch.einsum("np,phw->nhw", c, p),
-        Hint("The mixed prototypes are logits; a mask is their sigmoid (values in (0, 1)).",
-             "Apply torch.sigmoid to the (N, H, W) linear combination."),
+        Hint(
+            "The mixed prototypes are logits; a mask is their sigmoid (values in (0, 1)).",
+            "Apply torch.sigmoid to the (N, H, W) linear combination.",
+        ),
     ),
     Mistake(
         "softmax over the detections instead of a sigmoid",
         lambda p, c: torch.softmax(torch.einsum("np,phw->nhw", c, p), dim=0),
-        Hint("Each detection's mask is independent of the others: a per-pixel sigmoid, not a softmax "
-             "that makes the detections compete."),
+        Hint(
+            "Each detection's mask is independent of the others: a per-pixel sigmoid, not a softmax "
+            "that makes the detections compete."
+        ),
     ),
     Mistake(
         "sigmoid on the coefficients before mixing",
         lambda p, c: torch.einsum("np,phw->nhw", torch.sigmoid(c), p),
-        Hint("Mix first, squash second: the sigmoid goes on the linear combination of prototypes, not on "
-             "the coefficients."),
+        Hint(
+            "Mix first, squash second: the sigmoid goes on the linear combination of prototypes, not on "
+            "the coefficients."
+        ),
     ),
 ]
 
@@ -122,8 +127,10 @@ def _crop_variant(masks, boxes, padding=1, *, upper_le="", lower_gt="", pad=True
     if bounds is not None:
         lo, hi = bounds(lo), bounds(hi)
     keep = masks.new_ones(masks.shape, dtype=torch.bool)  # (N, H, W)
-    for axis, index in (("x", torch.arange(width, dtype=masks.dtype)[None, None, :]),  # (1, 1, W)
-                        ("y", torch.arange(height, dtype=masks.dtype)[None, :, None])):  # (1, H, 1)
+    for axis, index in (
+        ("x", torch.arange(width, dtype=masks.dtype)[None, None, :]),  # (1, 1, W)
+        ("y", torch.arange(height, dtype=masks.dtype)[None, :, None]),
+    ):  # (1, H, 1)
         low, high = lo[:, "xy".index(axis), None, None], hi[:, "xy".index(axis), None, None]
         keep = keep & ((index > low) if axis in lower_gt else (index >= low))
         keep = keep & ((index <= high) if axis in upper_le else (index < high))
@@ -138,36 +145,46 @@ _UPPER_BOUND = Hint(
 )
 
 CROP_MISTAKES = [
-    Mistake("<= instead of < at the upper bound",
-            lambda m, b, p=1: _crop_variant(m, b, p, upper_le="xy"), _UPPER_BOUND),
-    Mistake("<= instead of < at the right edge (x)",
-            lambda m, b, p=1: _crop_variant(m, b, p, upper_le="x"), _UPPER_BOUND),
-    Mistake("<= instead of < at the bottom edge (y)",
-            lambda m, b, p=1: _crop_variant(m, b, p, upper_le="y"), _UPPER_BOUND),
+    Mistake(
+        "<= instead of < at the upper bound", lambda m, b, p=1: _crop_variant(m, b, p, upper_le="xy"), _UPPER_BOUND
+    ),
+    Mistake(
+        "<= instead of < at the right edge (x)", lambda m, b, p=1: _crop_variant(m, b, p, upper_le="x"), _UPPER_BOUND
+    ),
+    Mistake(
+        "<= instead of < at the bottom edge (y)", lambda m, b, p=1: _crop_variant(m, b, p, upper_le="y"), _UPPER_BOUND
+    ),
     Mistake(
         "> instead of >= at the lower bound",
         lambda m, b, p=1: _crop_variant(m, b, p, lower_gt="xy"),
-        Hint("A pixel exactly on the padded box's near edge is inside: x1 - padding <= c, not <.",
-             "keep = (c >= x1 - padding) & (c < x2 + padding), likewise for the rows."),
+        Hint(
+            "A pixel exactly on the padded box's near edge is inside: x1 - padding <= c, not <.",
+            "keep = (c >= x1 - padding) & (c < x2 + padding), likewise for the rows.",
+        ),
     ),
     Mistake(
         "no padding",
         lambda m, b, p=1: _crop_variant(m, b, p, pad=False),
-        Hint("The box is grown by `padding` pixels on every side before the comparison.",
-             "Compare with x1 - padding and x2 + padding (and y1 - padding, y2 + padding)."),
+        Hint(
+            "The box is grown by `padding` pixels on every side before the comparison.",
+            "Compare with x1 - padding and x2 + padding (and y1 - padding, y2 + padding).",
+        ),
     ),
     Mistake(
         "the box rounded to whole pixels",
         lambda m, b, p=1: _crop_variant(m, b, p, bounds=torch.round),
-        Hint("Keep the bounds as floats: comparing the integer index c with 1.4 or 5.8 does the rounding "
-             "that YOLACT does."),
+        Hint(
+            "Keep the bounds as floats: comparing the integer index c with 1.4 or 5.8 does the rounding "
+            "that YOLACT does."
+        ),
     ),
     Mistake(
         "the box's corners not sorted",
         lambda m, b, p=1: _crop_variant(m, b, p, sort=False),
-        Hint("A box can come with x2 < x1 (or y2 < y1); sort each pair first, like YOLACT's "
-             "sanitize_coordinates.", "x1, x2 = torch.minimum(b[:, 0], b[:, 2]), torch.maximum(b[:, 0], b[:, 2]); "
-             "likewise y1, y2."),
+        Hint(
+            "A box can come with x2 < x1 (or y2 < y1); sort each pair first, like YOLACT's sanitize_coordinates.",
+            "x1, x2 = torch.minimum(b[:, 0], b[:, 2]), torch.maximum(b[:, 0], b[:, 2]); likewise y1, y2.",
+        ),
     ),
 ]
 
@@ -256,22 +273,28 @@ NMS_MISTAKES = [
     Mistake(
         "< instead of <= at the threshold",
         lambda b, s, t=0.5: _nms_variant(b, s, t, strict=True),
-        Hint("A box whose IoU with a better box equals the threshold exactly is kept: suppression needs "
-             "IoU > threshold, strictly.",
-             "keep order[iou_max <= iou_threshold], not order[iou_max < iou_threshold]."),
+        Hint(
+            "A box whose IoU with a better box equals the threshold exactly is kept: suppression needs "
+            "IoU > threshold, strictly.",
+            "keep order[iou_max <= iou_threshold], not order[iou_max < iou_threshold].",
+        ),
     ),
     Mistake(
         "greedy NMS",
         lambda b, s, t=0.5: torchvision.ops.nms(b, s, t),
-        Hint("That is greedy NMS: an already suppressed box no longer suppresses others. FastNMS lets every "
-             "higher-scored box vote, suppressed or not, with one max over a matrix and no loop.",
-             "X = box_iou(boxes[order], boxes[order]).triu(diagonal=1); keep order[X.max(dim=0).values <= t]."),
+        Hint(
+            "That is greedy NMS: an already suppressed box no longer suppresses others. FastNMS lets every "
+            "higher-scored box vote, suppressed or not, with one max over a matrix and no loop.",
+            "X = box_iou(boxes[order], boxes[order]).triu(diagonal=1); keep order[X.max(dim=0).values <= t].",
+        ),
     ),
     Mistake(
         "the diagonal (a box's IoU 1 with itself) in the max",
         lambda b, s, t=0.5: _nms_variant(b, s, t, diagonal=0),
-        Hint("Every box overlaps itself with IoU 1; only boxes that score higher may suppress it.",
-             "Keep the strict upper triangle: .triu(diagonal=1)."),
+        Hint(
+            "Every box overlaps itself with IoU 1; only boxes that score higher may suppress it.",
+            "Keep the strict upper triangle: .triu(diagonal=1).",
+        ),
     ),
     Mistake(
         "kept indices in input order",
@@ -312,8 +335,11 @@ def check_fast_nms(student: Callable) -> CheckReport:
         ),
         Case(
             "threshold 0.25: B overlaps A by exactly 0.25 (kept), C by 0.5 (suppressed)",
-            (torch.tensor([[0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 2.0, 4.0]]),
-             torch.tensor([0.9, 0.8, 0.7]), 0.25),
+            (
+                torch.tensor([[0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 4.0], [0.0, 0.0, 2.0, 4.0]]),
+                torch.tensor([0.9, 0.8, 0.7]),
+                0.25,
+            ),
             hint="Compare with the threshold argument (not a fixed 0.5), and keep IoU == threshold.",
         ),
         Case(

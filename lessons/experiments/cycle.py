@@ -126,8 +126,9 @@ def _recoverable(confusion: Tensor) -> float:
     return (confusion.max(dim=0).values.sum() / confusion.sum()).item()
 
 
-def score_translation(fake: Tensor, truth: Tensor, *, real_x: Tensor | None = None,
-                      recovered: Tensor | None = None) -> tuple[dict[str, float], Tensor]:
+def score_translation(
+    fake: Tensor, truth: Tensor, *, real_x: Tensor | None = None, recovered: Tensor | None = None
+) -> tuple[dict[str, float], Tensor]:
     """Score translated images ``G(x)`` against their true translations (both Y images).
 
     Returns ``(row, confusion)``: ``row`` has ``error`` (mean |G(x) - truth|), ``IoU`` (decoded
@@ -209,16 +210,21 @@ def experiment_cycle_losses(
     truth = render_domain(test.x_params, "y")  # the true translation of each held-out X image
     scores, confusion, curves, histories, models = {}, {}, {}, {}, {}
     for name, (weight, identity_weight) in SETTINGS.items():
-        model, history = train_cycle_gan(train, weight=weight, identity_weight=identity_weight,
-                                         steps=steps, batch=batch, lr=lr, seed=s)
+        model, history = train_cycle_gan(
+            train, weight=weight, identity_weight=identity_weight, steps=steps, batch=batch, lr=lr, seed=s
+        )
         with torch.no_grad():
             fake = model.g(test.x)  # (N, 3, H, W)
             scores[name], confusion[name] = score_translation(fake, truth, real_x=test.x, recovered=model.f(fake))
         k = min(20, len(history))
         adv = [h["G"] for h in history]
         cyc = [h["cycle_x"] + h["cycle_y"] for h in history]
-        curves[name] = {"adv first": sum(adv[:k]) / k, "adv last": sum(adv[-k:]) / k,
-                        "cycle first": sum(cyc[:k]) / k, "cycle last": sum(cyc[-k:]) / k}
+        curves[name] = {
+            "adv first": sum(adv[:k]) / k,
+            "adv last": sum(adv[-k:]) / k,
+            "cycle first": sum(cyc[:k]) / k,
+            "cycle last": sum(cyc[-k:]) / k,
+        }
         histories[name], models[name] = history, model
     scores["truth"], _ = score_translation(truth, truth)
     scores["random real Y image"], _ = score_translation(test.y, truth)
@@ -318,8 +324,9 @@ def experiment_hidden_information(
         )
 
 
-def experiment_image_pool(*, seed: int | torch.Generator = 0, steps: int = 500, batch: int = 8,
-                          pool_size: int = 50) -> dict[str, float]:
+def experiment_image_pool(
+    *, seed: int | torch.Generator = 0, steps: int = 500, batch: int = 8, pool_size: int = 50
+) -> dict[str, float]:
     """Feed ``steps`` batches of numbered fakes to an ``ImagePool`` and measure what comes back.
 
     Returns:
@@ -338,5 +345,10 @@ def experiment_image_pool(*, seed: int | torch.Generator = 0, steps: int = 500, 
             shown_total += batch
             ages += ((fresh - shown)[shown != fresh] / batch).tolist()  # in training steps
     a = torch.tensor(ages) if ages else torch.zeros(1)
-    return {"old share": len(ages) / max(shown_total, 1), "mean age": a.mean().item(),
-            "median age": a.median().item(), "max age": a.max().item(), "ages": ages}
+    return {
+        "old share": len(ages) / max(shown_total, 1),
+        "mean age": a.mean().item(),
+        "median age": a.median().item(),
+        "max age": a.max().item(),
+        "ages": ages,
+    }

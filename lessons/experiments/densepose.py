@@ -83,9 +83,12 @@ class DensePoseNet(nn.Module):
         super().__init__()
         c = channels
         self.backbone = nn.Sequential(
-            nn.Conv2d(3, c // 2, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(c // 2, c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(3, c // 2, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c // 2, c, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, padding=1),
+            nn.ReLU(),
         )
         self.head = DensePoseHead(c, num_parts=num_parts, hidden=c, num_convs=2)
 

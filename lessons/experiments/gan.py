@@ -42,7 +42,10 @@ __all__ = [
     "radial_power_spectrum",
     "spectral_gap",
     "SR_MODES",
-    "experiment_one_to_many", "experiment_conditional_gan", "experiment_super_resolution", "experiment_pix2pix",
+    "experiment_one_to_many",
+    "experiment_conditional_gan",
+    "experiment_super_resolution",
+    "experiment_pix2pix",
 ]
 
 LOSSES = ("l2", "l1", "gan")
@@ -237,8 +240,16 @@ def spectral_gap(pred: Tensor, target: Tensor, *, min_frequency: int) -> Tensor:
 # ---------------------------------------------------------------------------------- experiments
 
 
-def experiment_one_to_many(*, seed: int = 0, steps: int = 500, regression_steps: int = 200, batch: int = 64,
-                           z_dim: int = 4, lr: float = 2e-3, n_samples: int = 512) -> dict:
+def experiment_one_to_many(
+    *,
+    seed: int = 0,
+    steps: int = 500,
+    regression_steps: int = 200,
+    batch: int = 64,
+    z_dim: int = 4,
+    lr: float = 2e-3,
+    n_samples: int = 512,
+) -> dict:
     """Train one small generator per loss on a one-to-many target and measure where its outputs land.
 
     The same input (only noise ``z``) has nine equally likely answers: a 1x9 RGB strip with a stroke
@@ -300,8 +311,16 @@ def experiment_one_to_many(*, seed: int = 0, steps: int = 500, regression_steps:
     return result
 
 
-def experiment_conditional_gan(*, seed: int = 0, steps: int = 400, batch: int = 64, n_modes: int = 4,
-                               z_dim: int = 2, lr: float = 1e-3, n_samples: int = 1024) -> dict:
+def experiment_conditional_gan(
+    *,
+    seed: int = 0,
+    steps: int = 400,
+    batch: int = 64,
+    n_modes: int = 4,
+    z_dim: int = 2,
+    lr: float = 1e-3,
+    n_samples: int = 1024,
+) -> dict:
     """Train a conditional and an unconditional GAN on a ring of Gaussians; ask each for given modes.
 
     Data: :func:`lessons.data.make_ring_mixture` (``n_modes`` modes, std 0.05, radius 1). Both GANs
@@ -355,9 +374,17 @@ def experiment_conditional_gan(*, seed: int = 0, steps: int = 400, batch: int = 
 SR_MODES = ("bilinear", "L1", "L1 + adversarial")
 
 
-def experiment_super_resolution(*, seed: int = 0, steps: int = 200, fine_tune_steps: int = 300, batch: int = 16,
-                                n_train: int = 256, n_test: int = 64, lr: float = 1e-3,
-                                adversarial_weight: float = 0.05) -> dict:
+def experiment_super_resolution(
+    *,
+    seed: int = 0,
+    steps: int = 200,
+    fine_tune_steps: int = 300,
+    batch: int = 16,
+    n_train: int = 256,
+    n_test: int = 64,
+    lr: float = 1e-3,
+    adversarial_weight: float = 0.05,
+) -> dict:
     """×4 super-resolution: bilinear upsampling, a generator trained with L1, and one with L1 + a GAN term.
 
     Data: :func:`lessons.data.make_sr_pairs` (32x32 crops, half procedural textures with periods of
@@ -417,8 +444,10 @@ def experiment_super_resolution(*, seed: int = 0, steps: int = 200, fine_tune_st
             pred_fake = None
             if mode == "L1 + adversarial":
                 opt_d.zero_grad(set_to_none=True)
-                loss_d = 0.5 * (gan_loss(disc(hi), True, gan_mode="vanilla")
-                                + gan_loss(disc(sr.detach()), False, gan_mode="vanilla"))
+                loss_d = 0.5 * (
+                    gan_loss(disc(hi), True, gan_mode="vanilla")
+                    + gan_loss(disc(sr.detach()), False, gan_mode="vanilla")
+                )
                 loss_d.backward()
                 opt_d.step()
                 pred_fake = disc(sr)
@@ -428,18 +457,32 @@ def experiment_super_resolution(*, seed: int = 0, steps: int = 200, fine_tune_st
         with torch.no_grad():
             outputs[mode] = gen(test.lr)
     min_frequency = test.lr.shape[-1] // 2 + 1
-    result: dict = {"test": test, "min_frequency": min_frequency,
-                    "ground truth": {"spectrum": radial_power_spectrum(test.hr).mean(dim=0)}}
+    result: dict = {
+        "test": test,
+        "min_frequency": min_frequency,
+        "ground truth": {"spectrum": radial_power_spectrum(test.hr).mean(dim=0)},
+    }
     for name, out in outputs.items():
-        result[name] = {"psnr": psnr(out, test.hr).mean().item(),
-                        "sharpness": sharpness_ratio(out, test.hr).item(),
-                        "spectral_gap": spectral_gap(out, test.hr, min_frequency=min_frequency).item(),
-                        "spectrum": radial_power_spectrum(out).mean(dim=0), "outputs": out[:8]}
+        result[name] = {
+            "psnr": psnr(out, test.hr).mean().item(),
+            "sharpness": sharpness_ratio(out, test.hr).item(),
+            "spectral_gap": spectral_gap(out, test.hr, min_frequency=min_frequency).item(),
+            "spectrum": radial_power_spectrum(out).mean(dim=0),
+            "outputs": out[:8],
+        }
     return result
 
 
-def experiment_pix2pix(*, seed: int = 0, steps: int = 200, batch: int = 16, n_train: int = 512,
-                       n_test: int = 128, lambda_l1: float = 100.0, lr: float = 2e-3) -> dict:
+def experiment_pix2pix(
+    *,
+    seed: int = 0,
+    steps: int = 200,
+    batch: int = 16,
+    n_train: int = 512,
+    n_test: int = 128,
+    lambda_l1: float = 100.0,
+    lr: float = 2e-3,
+) -> dict:
     """pix2pix on edges -> striped shapes (16x16) with three objectives, same networks and budget.
 
     ``"L1 only"`` (``gan_weight = 0``), ``"cGAN only"`` (``lambda_l1 = 0``) and ``"L1 + cGAN"``

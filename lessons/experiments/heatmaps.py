@@ -26,8 +26,21 @@ from lessons._checks import as_generator, check_int
 from lessons.data import FACE_LANDMARKS, make_landmark_faces
 from lessons.heatmaps import decode_heatmaps, pck, render_heatmaps
 
-__all__ = ["SIZE", "STRIDE", "HM", "K", "RegressionNet", "HeatmapNet", "FaceData", "make_face_data",
-           "predict", "regression_vs_heatmaps", "unseen_positions", "Comparison", "head_cost"]
+__all__ = [
+    "SIZE",
+    "STRIDE",
+    "HM",
+    "K",
+    "RegressionNet",
+    "HeatmapNet",
+    "FaceData",
+    "make_face_data",
+    "predict",
+    "regression_vs_heatmaps",
+    "unseen_positions",
+    "Comparison",
+    "head_cost",
+]
 
 SIZE, STRIDE = 32, 2
 HM = SIZE // STRIDE
@@ -36,10 +49,14 @@ K = len(FACE_LANDMARKS)
 
 def _backbone(channels: int = 8) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(1, channels, 3, stride=2, padding=1), nn.ReLU(),  # 32x32 -> 16x16
-        nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(channels, channels, 3, padding=2, dilation=2), nn.ReLU(),
-        nn.Conv2d(channels, channels, 3, padding=4, dilation=4), nn.ReLU(),  # receptive field 31 px
+        nn.Conv2d(1, channels, 3, stride=2, padding=1),
+        nn.ReLU(),  # 32x32 -> 16x16
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(channels, channels, 3, padding=2, dilation=2),
+        nn.ReLU(),
+        nn.Conv2d(channels, channels, 3, padding=4, dilation=4),
+        nn.ReLU(),  # receptive field 31 px
     )
 
 
@@ -144,8 +161,11 @@ def _train_pair(data: FaceData, seed: int, steps: int, batch: int) -> tuple[Regr
 
 def _evaluate(reg_net, hm_net, data: FaceData) -> dict:
     results = {}
-    for name, model, method in (("coordinate regression", reg_net, None), ("heatmaps + argmax", hm_net, "argmax"),
-                                ("heatmaps + DARK", hm_net, "dark")):
+    for name, model, method in (
+        ("coordinate regression", reg_net, None),
+        ("heatmaps + argmax", hm_net, "argmax"),
+        ("heatmaps + DARK", hm_net, "dark"),
+    ):
         pred, pred_train = predict(model, data.test_images, method), predict(model, data.train_images, method)
         results[name] = dict(
             p05=pck(pred, data.test_kp, threshold=0.05, normalize=float(SIZE)).item(),
@@ -201,6 +221,9 @@ def head_cost(model: nn.Module, image_size: int = SIZE) -> dict:
     with torch.no_grad(), FlopCounterMode(display=False) as body:
         model.body(x)
     head = model.fc if isinstance(model, RegressionNet) else model.head
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "head params": sum(p.numel() for p in head.parameters()),
-            "flops": total.get_total_flops(), "head flops": total.get_total_flops() - body.get_total_flops()}
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "head params": sum(p.numel() for p in head.parameters()),
+        "flops": total.get_total_flops(),
+        "head flops": total.get_total_flops() - body.get_total_flops(),
+    }

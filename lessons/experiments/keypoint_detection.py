@@ -106,7 +106,13 @@ class PoolingResult(NamedTuple):
 
 
 def experiment_corner_pooling(
-    *, seed: int = 0, n_train: int = 192, n_test: int = 96, steps: int = 120, batch: int = 8, size: int = 32,
+    *,
+    seed: int = 0,
+    n_train: int = 192,
+    n_test: int = 96,
+    steps: int = 120,
+    batch: int = 8,
+    size: int = 32,
     lr: float = 6e-3,
 ) -> PoolingResult:
     """Train :class:`CornerDetector` with and without corner pooling on the same data and seed.
@@ -161,8 +167,13 @@ class SimulatedOutputs(NamedTuple):
 
 
 def simulate_outputs(
-    boxes: list[Tensor], labels: list[Tensor], size: tuple[int, int], num_classes: int,
-    *, emb_noise: float = 0.25, seed: int | torch.Generator = 0,
+    boxes: list[Tensor],
+    labels: list[Tensor],
+    size: tuple[int, int],
+    num_classes: int,
+    *,
+    emb_noise: float = 0.25,
+    seed: int | torch.Generator = 0,
 ) -> SimulatedOutputs:
     """A near-perfect detector's outputs: a bump (peak 0.6-1) at every true corner and centre, and
     embeddings ``e_k + noise`` with the objects' ``e_k`` one unit apart (what the push loss aims for)."""
@@ -233,7 +244,12 @@ def _count(boxes: list[Tensor], labels: list[Tensor], gt_boxes: list[Tensor], gt
 
 
 def experiment_grouping(
-    *, seed: int = 0, n: int = 48, size: int = 64, objects: tuple[int, int] = (5, 7), emb_noise: float = 0.25,
+    *,
+    seed: int = 0,
+    n: int = 48,
+    size: int = 64,
+    objects: tuple[int, int] = (5, 7),
+    emb_noise: float = 0.25,
     threshold: float = 0.55,
 ) -> GroupingResult:
     """Decode simulated outputs of crowded scenes three ways; count kept boxes and false pairs.
@@ -286,9 +302,9 @@ def _corner_head(channels: int, classes: int) -> nn.ModuleDict:
 
     heads = {}
     for corner in ("top_left", "bottom_right"):
-        heads[corner] = nn.ModuleList([
-            CornerPooling(channels, channels, corner=corner), branch(classes), branch(1), branch(2)
-        ])
+        heads[corner] = nn.ModuleList(
+            [CornerPooling(channels, channels, corner=corner), branch(classes), branch(1), branch(2)]
+        )
     return nn.ModuleDict(heads)
 
 

@@ -106,9 +106,15 @@ def _tiny_maskrcnn(num_classes: int, size: int, detections: int) -> nn.Module:
     from torchvision.models.detection import maskrcnn_resnet50_fpn
 
     return maskrcnn_resnet50_fpn(
-        weights=None, weights_backbone=None, num_classes=num_classes, min_size=size, max_size=size,
-        box_score_thresh=0.0, box_detections_per_img=detections,
-        rpn_pre_nms_top_n_test=200, rpn_post_nms_top_n_test=50,
+        weights=None,
+        weights_backbone=None,
+        num_classes=num_classes,
+        min_size=size,
+        max_size=size,
+        box_score_thresh=0.0,
+        box_detections_per_img=detections,
+        rpn_pre_nms_top_n_test=200,
+        rpn_post_nms_top_n_test=50,
     ).eval()
 
 
@@ -142,8 +148,9 @@ def experiment_drop_in(
         ours = course_mask_rcnn(model)(images)
     same = all(torch.equal(a["labels"], b["labels"]) for a, b in zip(theirs, ours))
     if not same or any(a["masks"].shape != b["masks"].shape for a, b in zip(theirs, ours)):
-        return DropInResult(sum(len(a["labels"]) for a in theirs), False, float("inf"), float("inf"),
-                            float("inf"), -1, 0)
+        return DropInResult(
+            sum(len(a["labels"]) for a in theirs), False, float("inf"), float("inf"), float("inf"), -1, 0
+        )
 
     def worst(key: str) -> float:
         return max(float((a[key] - b[key]).abs().max()) if a[key].numel() else 0.0 for a, b in zip(theirs, ours))
@@ -151,8 +158,12 @@ def experiment_drop_in(
     flipped = sum(int(((a["masks"] >= 0.5) != (b["masks"] >= 0.5)).sum()) for a, b in zip(theirs, ours))
     head = model.roi_heads.mask_head
     return DropInResult(
-        detections=sum(len(a["labels"]) for a in theirs), same_labels=True, box_error=worst("boxes"),
-        score_error=worst("scores"), mask_error=worst("masks"), mask_pixels_flipped=flipped,
+        detections=sum(len(a["labels"]) for a in theirs),
+        same_labels=True,
+        box_error=worst("boxes"),
+        score_error=worst("scores"),
+        mask_error=worst("masks"),
+        mask_pixels_flipped=flipped,
         parameters=sum(p.numel() for p in head.parameters()),
     )
 
@@ -176,8 +187,10 @@ class TinyMaskModel(nn.Module):
     def __init__(self, num_classes: int, *, num_upsamples: int = 1, width: int = 16):
         super().__init__()
         self.backbone = nn.Sequential(
-            nn.Conv2d(3, width // 2, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width // 2, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(3, width // 2, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width // 2, width, 3, padding=1),
+            nn.ReLU(inplace=True),
         )
         self.head = MaskHead(width, num_classes, width, 2, num_upsamples=num_upsamples)
 
@@ -196,8 +209,12 @@ class _Scenes(NamedTuple):
 
 def _scenes(count: int, size: int, seed: int) -> _Scenes:
     scenes = make_instance_scenes(count, size, (2, 4), seed=seed, min_visible=0.6)
-    return _Scenes(torch.stack([s.image for s in scenes]), [s.masks for s in scenes],
-                   [s.boxes for s in scenes], [s.labels + 1 for s in scenes])
+    return _Scenes(
+        torch.stack([s.image for s in scenes]),
+        [s.masks for s in scenes],
+        [s.boxes for s in scenes],
+        [s.labels + 1 for s in scenes],
+    )
 
 
 def _jitter(boxes: Tensor, g: torch.Generator, amount: float) -> Tensor:
@@ -249,7 +266,12 @@ class MaskLossResult(NamedTuple):
 
 
 def experiment_mask_losses(
-    *, seed: int = 0, steps: int = 100, n_train: int = 96, n_test: int = 32, size: int = 48,
+    *,
+    seed: int = 0,
+    steps: int = 100,
+    n_train: int = 96,
+    n_test: int = 32,
+    size: int = 48,
     variants: tuple[str, ...] = VARIANTS,
 ) -> MaskLossResult:
     """Train the same small model with each mask loss and score its masks on held-out scenes.
@@ -322,7 +344,11 @@ def _scores(pasted: Tensor, masks: Tensor, band: Tensor) -> dict[str, float]:
 
 
 def experiment_resolution(
-    *, seed: int = 0, n: int = 32, size: int = 128, resolutions: tuple[int, ...] = (14, 28, 56),
+    *,
+    seed: int = 0,
+    n: int = 32,
+    size: int = 128,
+    resolutions: tuple[int, ...] = (14, 28, 56),
 ) -> dict[str, dict[int, dict[str, float]]]:
     """What an ``M x M`` mask can hold: the best possible mask of each size, pasted back.
 

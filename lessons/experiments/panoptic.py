@@ -17,11 +17,26 @@ import torch
 
 from lessons._checks import as_generator, check_int
 from lessons.data import NUM_STUFF, PANOPTIC_CATEGORIES, make_panoptic_scene, simulate_head_outputs
-from lessons.panoptic import (_seg_term_bounds, heuristic_merge, mask_removal, panoptic_from_logits,
-                              panoptic_quality, paste_mask_logits, upsnet_panoptic_logits)
+from lessons.panoptic import (
+    _seg_term_bounds,
+    heuristic_merge,
+    mask_removal,
+    panoptic_from_logits,
+    panoptic_quality,
+    paste_mask_logits,
+    upsnet_panoptic_logits,
+)
 
-__all__ = ["METHODS", "NOISES", "MISSES", "merge_upsnet", "merge_heuristic", "merge_comparison",
-           "thing_false_positives", "outside_box_share"]
+__all__ = [
+    "METHODS",
+    "NOISES",
+    "MISSES",
+    "merge_upsnet",
+    "merge_heuristic",
+    "merge_comparison",
+    "thing_false_positives",
+    "outside_box_share",
+]
 
 METHODS = ("UPSNet + unknown", "UPSNet, no unknown", "heuristic")
 NOISES = (0.5, 1.0, 2.0)
@@ -35,8 +50,9 @@ def merge_upsnet(h, stuff_area: int = 16):
     z = upsnet_panoptic_logits(h.semantic_logits, h.mask_logits, h.boxes, h.labels, num_stuff=NUM_STUFF)
     merged = {
         "UPSNet + unknown": panoptic_from_logits(z, h.labels, num_stuff=NUM_STUFF, stuff_area_thresh=stuff_area),
-        "UPSNet, no unknown": panoptic_from_logits(z[:-1], h.labels, num_stuff=NUM_STUFF, void=False,
-                                                   stuff_area_thresh=stuff_area),
+        "UPSNet, no unknown": panoptic_from_logits(
+            z[:-1], h.labels, num_stuff=NUM_STUFF, void=False, stuff_area_thresh=stuff_area
+        ),
     }
     return merged, h  # h: the detections that made it into Z (segments' instance_id indexes these)
 
@@ -44,8 +60,9 @@ def merge_upsnet(h, stuff_area: int = 16):
 def merge_heuristic(h, stuff_area: int = 16):
     """detectron2's heuristic merge on binary masks (mask logit > 0, i.e. probability > 0.5)."""
     masks = paste_mask_logits(h.mask_logits, h.boxes, h.semantic_logits.shape[1:]) > 0
-    return heuristic_merge(h.semantic_logits.argmax(0), masks, h.labels, h.scores, num_stuff=NUM_STUFF,
-                           stuff_area_thresh=stuff_area)
+    return heuristic_merge(
+        h.semantic_logits.argmax(0), masks, h.labels, h.scores, num_stuff=NUM_STUFF, stuff_area_thresh=stuff_area
+    )
 
 
 def merge_comparison(*, seed: int | torch.Generator = 0, n: int = 24, size: int = 64) -> dict:
@@ -65,8 +82,13 @@ def merge_comparison(*, seed: int | torch.Generator = 0, n: int = 24, size: int 
                     preds[m][0].append(merged[m][0])
                     preds[m][1].append(merged[m][1])
             for m in METHODS:
-                table[noise, miss, m] = panoptic_quality(preds[m][0], preds[m][1], [s.panoptic for s in scenes],
-                                                         [s.segments for s in scenes], PANOPTIC_CATEGORIES)
+                table[noise, miss, m] = panoptic_quality(
+                    preds[m][0],
+                    preds[m][1],
+                    [s.panoptic for s in scenes],
+                    [s.segments for s in scenes],
+                    PANOPTIC_CATEGORIES,
+                )
     return table
 
 
@@ -75,8 +97,9 @@ def thing_false_positives(result: dict) -> int:
     return sum(v["fp"] for c, v in result["per_class"].items() if c >= NUM_STUFF)
 
 
-def outside_box_share(*, seed: int | torch.Generator = 0, n: int = 12, noise: float = 1.0, miss: float = 0.25,
-                      size: int = 64) -> dict:
+def outside_box_share(
+    *, seed: int | torch.Generator = 0, n: int = 12, noise: float = 1.0, miss: float = 0.25, size: int = 64
+) -> dict:
     """Share of each UPSNet variant's instance pixels that lie outside that instance's own box."""
     g = as_generator("seed", seed)
     out = {m: [0, 0] for m in METHODS[:2]}

@@ -47,13 +47,14 @@ class MaskResult(NamedTuple):
 def _render_blobs(centres: Tensor, sigmas: Tensor, amplitudes: Tensor, size: int, shift: float) -> Tensor:
     # C channels of Gaussian blobs sampled at pixel centres, the whole image moved right/down by `shift` px
     p = torch.arange(size) + 0.5 - shift
-    gx = torch.exp(-(p - centres[..., 0, None]) ** 2 / (2 * sigmas[..., None] ** 2))  # (C, N, W)
-    gy = torch.exp(-(p - centres[..., 1, None]) ** 2 / (2 * sigmas[..., None] ** 2))  # (C, N, H)
+    gx = torch.exp(-((p - centres[..., 0, None]) ** 2) / (2 * sigmas[..., None] ** 2))  # (C, N, W)
+    gy = torch.exp(-((p - centres[..., 1, None]) ** 2) / (2 * sigmas[..., None] ** 2))  # (C, N, H)
     return torch.einsum("cn,cny,cnx->cyx", amplitudes, gy, gx)  # (C, H, W)
 
 
-def shift_misalignment(*, seed: int | torch.Generator = 0, size: int = 256, max_shift: float = 32.0,
-                       step: float = 0.5) -> ShiftResult:
+def shift_misalignment(
+    *, seed: int | torch.Generator = 0, size: int = 256, max_shift: float = 32.0, step: float = 0.5
+) -> ShiftResult:
     """Relative change of RoIPool and RoIAlign (``aligned=True``) outputs when image and box move together.
 
     The image is 4 channels of 24 random Gaussian blobs; the box ``(70.3, 61.8, 181.6, 170.2)`` moves
@@ -72,8 +73,10 @@ def shift_misalignment(*, seed: int | torch.Generator = 0, size: int = 256, max_
     errors = {}
     for stride in STRIDES:
         feats = F.avg_pool2d(images, stride)  # (T, C, H/s, W/s)
-        for name, pooled in (("RoIPool", roi_pool(feats, rois, 7, 1 / stride)),
-                             ("RoIAlign", roi_align(feats, rois, 7, 1 / stride, 2, aligned=True))):
+        for name, pooled in (
+            ("RoIPool", roi_pool(feats, rois, 7, 1 / stride)),
+            ("RoIAlign", roi_align(feats, rois, 7, 1 / stride, 2, aligned=True)),
+        ):
             errors[name, stride] = (pooled - pooled[:1]).abs().mean(dim=(1, 2, 3)) / pooled[:1].abs().mean()
     return ShiftResult(shifts, errors)
 

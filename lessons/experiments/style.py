@@ -149,13 +149,19 @@ def experiment_style_layers(
     for i in range(n):
         style = _style_image(gen, size)
         pair = _synthesize_pair(style, net, 100 * int(seed) + i, steps, size)
-        sums += torch.tensor([*autocorrelation_errors(pair["shallow"], style),
-                              *autocorrelation_errors(pair["deep"], style)], dtype=torch.float64)
+        sums += torch.tensor(
+            [*autocorrelation_errors(pair["shallow"], style), *autocorrelation_errors(pair["deep"], style)],
+            dtype=torch.float64,
+        )
     return StyleLayers(*(sums / n).tolist())
 
 
 def experiment_texture_networks(
-    *, seed: int = 0, networks: tuple[str, ...] = ("random", "course"), n: int = 3, steps: int = 50,
+    *,
+    seed: int = 0,
+    networks: tuple[str, ...] = ("random", "course"),
+    n: int = 3,
+    steps: int = 50,
     size: int = 48,
 ) -> dict[str, StyleLayers]:
     """:func:`experiment_style_layers` for several loss networks on the same style images and noise.
@@ -163,10 +169,7 @@ def experiment_texture_networks(
     Returns:
         dict[str, StyleLayers]: per network name.
     """
-    return {
-        name: experiment_style_layers(seed=seed, network=name, n=n, steps=steps, size=size)
-        for name in networks
-    }
+    return {name: experiment_style_layers(seed=seed, network=name, n=n, steps=steps, size=size) for name in networks}
 
 
 class SuperResolution(NamedTuple):
@@ -262,7 +265,11 @@ def experiment_super_resolution(
 
 
 def experiment_linear_probe(
-    *, seed: int = 0, networks: tuple[str, ...] = ("random", "course"), n: int = 300, layer: str = "relu4_3",
+    *,
+    seed: int = 0,
+    networks: tuple[str, ...] = ("random", "course"),
+    n: int = 300,
+    layer: str = "relu4_3",
     ridge: float = 1e-2,
 ) -> dict[str, float]:
     """What the filters know: held-out accuracy of a linear classifier on each network's features.

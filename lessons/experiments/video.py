@@ -25,7 +25,16 @@ from torchvision.ops import roi_align
 
 from lessons._checks import as_generator, check_int
 from lessons.data.clips import CLIP_CATEGORIES, VideoClip, make_video_clip, video_clip_flow
-from lessons.video import TemporalFusion, TrackHead, empty_memory, track_loss, track_scores, track_step, video_panoptic_quality, warp
+from lessons.video import (
+    TemporalFusion,
+    TrackHead,
+    empty_memory,
+    track_loss,
+    track_scores,
+    track_step,
+    video_panoptic_quality,
+    warp,
+)
 from lessons.yolact import resize_flow
 
 __all__ = [
@@ -65,12 +74,17 @@ class Segmenter(nn.Module):
     def __init__(self, channels: int = 16, fused: bool = False) -> None:
         super().__init__()
         self.encoder = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(), nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.ReLU()
+            nn.Conv2d(3, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
+            nn.ReLU(),
         )
         self.fusion = TemporalFusion(channels) if fused else None
         self.head = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(), nn.Conv2d(channels, 1, 1),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, 1, 1),
         )
 
     def forward(self, frame: Tensor, previous: Tensor | None = None, flow: Tensor | None = None) -> Tensor:
@@ -139,8 +153,15 @@ def _pairs(n: int, g: torch.Generator, n_frames: int, veil: float) -> tuple[Tens
 
 
 def fusion_setup(
-    *, seed: int = 0, n_train: int = 64, n_test: int = 32, n_frames: int = 4, steps: int = 200,
-    batch: int = 16, lr: float = 3e-3, veil: float = 0.5,
+    *,
+    seed: int = 0,
+    n_train: int = 64,
+    n_test: int = 32,
+    n_frames: int = 4,
+    steps: int = 200,
+    batch: int = 16,
+    lr: float = 3e-3,
+    veil: float = 0.5,
 ) -> FusionSetup:
     """Train the per-frame and the fused segmenter on the same batches from the same initial weights.
 
@@ -278,7 +299,7 @@ def train_track_head(*, seed: int = 0, n_clips: int = 48, steps: int = 150, lr: 
         ref, det = _detections(clip, t - 1), _detections(clip, t)
         ref = ref[torch.rand(len(ref), generator=g) > 0.3]
         emb = head(_roi_features(clip.frames[[t - 1, t]], [clip.boxes[t - 1, ref], clip.boxes[t, det]]))
-        ref_emb, det_emb = emb[: len(ref)], emb[len(ref):]
+        ref_emb, det_emb = emb[: len(ref)], emb[len(ref) :]
         targets = torch.tensor([1 + ref.tolist().index(k) if k in ref.tolist() else 0 for k in det.tolist()])
         loss = track_loss(track_scores(det_emb, ref_emb), targets)
         optimizer.zero_grad()
@@ -312,8 +333,15 @@ def track_clip(head: TrackHead, clip: VideoClip, tracker: str, *, seed: int = 0)
             continue
         weight, coeff = TRACKERS[tracker]
         emb = head(_roi_features(clip.frames[t : t + 1], [clip.boxes[t, det]]))
-        got, memory = track_step(memory, emb, clip.boxes[t, det], clip.labels[det], torch.full((len(det),), 0.9),
-                                 match_coeff=coeff, embedding_weight=weight)
+        got, memory = track_step(
+            memory,
+            emb,
+            clip.boxes[t, det],
+            clip.labels[det],
+            torch.full((len(det),), 0.9),
+            match_coeff=coeff,
+            embedding_weight=weight,
+        )
         ids[t, det] = got
     return ids, detected
 
@@ -354,7 +382,9 @@ class TrackingResult(NamedTuple):
     vpq: dict
 
 
-def experiment_tracking(*, seed: int = 0, n_clips: int = 6, n_frames: int = 8, head: TrackHead | None = None) -> TrackingResult:
+def experiment_tracking(
+    *, seed: int = 0, n_clips: int = 6, n_frames: int = 8, head: TrackHead | None = None
+) -> TrackingResult:
     """Count id switches of every tracker on every case, and VPQ^1..4 of the trackers and of none.
 
     Args:

@@ -19,8 +19,16 @@ from torchvision.ops import box_iou, nms
 
 from lessons._checks import as_generator, check_int
 from lessons.data import make_instance_scenes
-from lessons.yolact import (TinyYolact, assemble_masks, downsample_masks, fast_nms, mask_iou, postprocess_masks,
-                            select_coefficients, yolact_mask_loss)
+from lessons.yolact import (
+    TinyYolact,
+    assemble_masks,
+    downsample_masks,
+    fast_nms,
+    mask_iou,
+    postprocess_masks,
+    select_coefficients,
+    yolact_mask_loss,
+)
 
 __all__ = ["SIZE", "PROTO", "TrainedYolact", "train_tiny_yolact", "held_out_iou", "nms_comparison"]
 
@@ -35,8 +43,9 @@ class TrainedYolact(NamedTuple):
     test_scenes: list
 
 
-def train_tiny_yolact(*, seed: int = 0, steps: int = 300, batch: int = 8, n_train: int = 256,
-                      n_test: int = 64) -> TrainedYolact:
+def train_tiny_yolact(
+    *, seed: int = 0, steps: int = 300, batch: int = 8, n_train: int = 256, n_test: int = 64
+) -> TrainedYolact:
     """300 Adam steps (one-cycle learning rate, max 2e-2) of 8 scenes with the YOLACT mask loss.
 
     For each instance the mask logits are assembled from its image's prototypes and its coefficients
@@ -94,20 +103,24 @@ def held_out_iou(model: TinyYolact, scenes: list) -> dict:
         rows["resolution limit"].append(mask_iou(postprocess_masks(own, torch.eye(n), s.boxes, SIZE), s.masks))
         for k in range(n):
             x1, y1, x2, y2 = s.boxes[k].long().tolist()
-            others = torch.cat([s.masks[:k], s.masks[k + 1:]]).any(0)[y1:y2, x1:x2]
+            others = torch.cat([s.masks[:k], s.masks[k + 1 :]]).any(0)[y1:y2, x1:x2]
             overlapping.append(bool(others.float().mean() > 0.05))
     overlapping = torch.tensor(overlapping)
     out = {}
     for name, values in rows.items():
         v = torch.cat(values)
-        out[name] = {"all": v.mean().item(), "isolated": v[~overlapping].mean().item(),
-                     "overlapping": v[overlapping].mean().item()}
+        out[name] = {
+            "all": v.mean().item(),
+            "isolated": v[~overlapping].mean().item(),
+            "overlapping": v[overlapping].mean().item(),
+        }
     out["counts"] = {"isolated": int((~overlapping).sum()), "overlapping": int(overlapping.sum())}
     return out
 
 
-def nms_comparison(*, seed: int | torch.Generator = 3, n_objects: int = 26, n: int = 200,
-                   iou_threshold: float = 0.5) -> dict:
+def nms_comparison(
+    *, seed: int | torch.Generator = 3, n_objects: int = 26, n: int = 200, iou_threshold: float = 0.5
+) -> dict:
     """FastNMS vs greedy NMS on ``n`` boxes jittered around ``n_objects`` objects (random scores).
 
     Returns the boxes, scores and kept indices, and per method ``found`` (objects with a kept box of
@@ -123,7 +136,10 @@ def nms_comparison(*, seed: int | torch.Generator = 3, n_objects: int = 26, n: i
     scores = torch.rand(n, generator=g)
     objects = torch.cat([centres - sizes / 2, centres + sizes / 2], dim=1)  # (n_objects, 4)
     out = {"boxes": boxes, "scores": scores}
-    for name, keep in (("FastNMS", fast_nms(boxes, scores, iou_threshold)), ("greedy", nms(boxes, scores, iou_threshold))):
+    for name, keep in (
+        ("FastNMS", fast_nms(boxes, scores, iou_threshold)),
+        ("greedy", nms(boxes, scores, iou_threshold)),
+    ):
         found = int((box_iou(objects, boxes[keep]) >= 0.5).any(1).sum()) if len(keep) else 0
         out[name] = {"keep": keep, "kept": len(keep), "found": found, "duplicates": len(keep) - found}
     return out
