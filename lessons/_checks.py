@@ -30,6 +30,7 @@ __all__ = [
     "check_shape",
     "check_same_dtype",
     "check_same_device",
+    "check_floating_pair",
     "check_positive",
     "check_non_negative",
     "check_choice",
@@ -98,6 +99,21 @@ def check_same_device(name: str, value: Tensor, other_name: str, other: Tensor) 
     """Raise ``ValueError`` unless two tensors live on the same device."""
     if value.device != other.device:
         raise ValueError(f"{name}: expected the same device as {other_name} ({other.device}), got {value.device}")
+
+
+def check_floating_pair(name_a: str, a: object, name_b: str, b: object) -> None:
+    """Raise unless ``a`` and ``b`` are floating-point tensors of the same shape (``b`` is named).
+
+    Example:
+        >>> check_floating_pair("target", torch.zeros(2, 3), "pred", torch.zeros(3, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: pred: expected the shape of target (2, 3), got (3, 2)
+    """
+    check_floating(name_a, a)
+    check_floating(name_b, b)
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
 
 
 def _check_real(name: str, value: object) -> float:

@@ -22,7 +22,7 @@ Summary:
     (:func:`receptive_field`, :func:`patchgan_receptive_field`) and measured
     (:func:`measure_receptive_field`); pix2pix's losses (Eq. 4) and training step; a (conditional) GAN
     on vectors (:class:`ConditionalMLP`, :func:`gan_step`); ×4 super-resolution (:class:`SRGenerator`,
-    :func:`super_resolution_loss`). The scores the notebook measures with live in
+    :func:`super_resolution_loss`, defined in :mod:`lessons.super_resolution`). The scores the notebook measures with live in
     :mod:`lessons.experiments.gan`.
 
 Deviations from the papers / reference:
@@ -30,10 +30,7 @@ Deviations from the papers / reference:
       PatchGAN is :func:`lessons.cycle.patch_discriminator`. :func:`make_pix2pix` sizes both for 16x16
       images on a CPU (``ngf = ndf = 8``, 4 U-Net levels, a 2-layer PatchGAN); the reference trains
       ``unet_256`` (8 levels, 64 filters) with the 3-layer 70x70 PatchGAN.
-    - SRGAN pairs its 10⁻³ adversarial weight with a VGG feature loss; :func:`super_resolution_loss`
-      pairs it with a pixel loss and takes the mean of ``-log D`` over patches, not the sum.
-    - :class:`SRGenerator` is a small SRResNet (two residual blocks, two PixelShuffle ×2 stages)
-      that adds its output to a bilinear upsampling of the input, so it only learns the detail.
+    - Super-resolution's deviations from SRGAN: see :mod:`lessons.super_resolution`.
 """
 
 from __future__ import annotations
@@ -50,6 +47,7 @@ from lessons._checks import (
     as_generator,
     check_choice,
     check_floating,
+    check_floating_pair,
     check_int,
     check_ndim,
     check_non_negative,
@@ -58,6 +56,7 @@ from lessons._checks import (
     describe,
 )
 from lessons.cycle import GAN_MODES, NORMS, _norm_layer, gan_loss, init_normal_, patch_discriminator
+from lessons.super_resolution import SRGAN_ADVERSARIAL_WEIGHT, SRGenerator, super_resolution_loss
 
 __all__ = [
     "UNetGenerator",
@@ -77,12 +76,11 @@ __all__ = [
     "gan_step",
     "SRGenerator",
     "super_resolution_loss",
+    "SRGAN_ADVERSARIAL_WEIGHT",
 ]
 
 #: pix2pix's weight of the L1 term (the reference's ``--lambda_L1``).
 LAMBDA_L1 = 100.0
-#: SRGAN's weight of the adversarial term (Ledig et al. 2017, Eq. 3).
-SRGAN_ADVERSARIAL_WEIGHT = 1e-3
 
 
 # ------------------------------------------------------------------------------------- generator
@@ -334,11 +332,10 @@ def measure_receptive_field(
 # -------------------------------------------------------------------------------------- pix2pix
 
 
-def _check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
-    check_floating(name_a, a)
-    check_floating(name_b, b)
-    if a.shape != b.shape:
-        raise ValueError(f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
+def _check_logits(name: str, logits: Tensor) -> None:
+    """A discriminator's logits, any shape (per patch ``(B, 1, h, w)`` or per sample ``(B, 1)``);
+    NaN passes through (not scanned)."""
+    check_floating(name, logits)
 
 
 def pix2pix_generator_loss(
@@ -379,7 +376,8 @@ def pix2pix_generator_loss(
         >>> round(pix2pix_generator_loss(torch.zeros(1, 1, 1, 1), b + 0.1, b).item(), 4)  # ln 2 + 100 * 0.1
         10.6931
     """
-    _check_pair("real_b", real_b, "fake_b", fake_b)
+    _check_logits("pred_fake", pred_fake)
+    check_floating_pair("real_b", real_b, "fake_b", fake_b)
     check_non_negative("lambda_l1", lambda_l1)
     check_non_negative("gan_weight", gan_weight)
     l1 = (fake_b - real_b).abs().mean()  # Eq. (3), a mean as in nn.L1Loss
@@ -401,6 +399,8 @@ def pix2pix_discriminator_loss(pred_real: Tensor, pred_fake: Tensor, *, gan_mode
     Returns:
         Tensor[]: the loss (``ln 2`` for all-zero logits with ``vanilla``).
     """
+    _check_logits("pred_real", pred_real)
+    _check_logits("pred_fake", pred_fake)
     return 0.5 * (gan_loss(pred_real, True, gan_mode=gan_mode) + gan_loss(pred_fake, False, gan_mode=gan_mode))
 
 
@@ -436,7 +436,7 @@ def pix2pix_losses(
     Returns:
         Pix2PixLosses: ``(generator, generator_gan, generator_l1, discriminator)``.
     """
-    _check_pair("real_b", real_b, "fake_b", fake_b)
+    check_floating_pair("real_b", real_b, "fake_b", fake_b)
     check_choice("gan_mode", gan_mode, GAN_MODES)
     loss_d = pix2pix_discriminator_loss(
         discriminator(real_a, real_b), discriminator(real_a, fake_b.detach()), gan_mode=gan_mode
@@ -665,96 +665,3 @@ def gan_step(
     opt_g.step()
     discriminator.requires_grad_(True)
     return {"G": loss_g.item(), "D": loss_d.item()}
-
-
-# ----------------------------------------------------------------------------- super-resolution
-
-
-class SRGenerator(nn.Module):
-    """A small SRResNet: features at low resolution, PixelShuffle ×2 stages, plus a bilinear skip.
-
-    ``sr = bilinear_up(lr) + tail(shuffle(body(head(lr))))``, where ``body`` has ``n_blocks`` residual
-    blocks (conv-ReLU-conv) and each ×2 stage is conv -> PixelShuffle(2) -> ReLU (Shi et al. 2016's
-    sub-pixel convolution, as in SRGAN).
-
-    Args:
-        channels (int): image channels. Default: ``3``.
-        scale (int): a power of 2, ``>= 2``. Default: ``4``.
-        nf (int): features. Default: ``16``.
-        n_blocks (int): residual blocks, ``>= 0``. Default: ``2``.
-
-    Shape:
-        ``(B, channels, h, w) -> (B, channels, scale h, scale w)``.
-    """
-
-    def __init__(self, channels: int = 3, *, scale: int = 4, nf: int = 16, n_blocks: int = 2) -> None:
-        super().__init__()
-        check_int("channels", channels, minimum=1)
-        check_int("scale", scale, minimum=2)
-        check_int("nf", nf, minimum=1)
-        check_int("n_blocks", n_blocks, minimum=0)
-        if scale & (scale - 1):
-            raise ValueError(f"scale: expected a power of 2, got {scale}")
-        self.scale = scale
-        self.head = nn.Conv2d(channels, nf, 3, padding=1)
-        self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(nf, nf, 3, padding=1), nn.ReLU(True), nn.Conv2d(nf, nf, 3, padding=1))
-            for _ in range(n_blocks)
-        )
-        ups: list[nn.Module] = []
-        for _ in range(scale.bit_length() - 1):
-            ups += [nn.Conv2d(nf, 4 * nf, 3, padding=1), nn.PixelShuffle(2), nn.ReLU(True)]  # (B, nf, 2h, 2w)
-        self.up = nn.Sequential(*ups)
-        self.tail = nn.Conv2d(nf, channels, 3, padding=1)
-
-    def forward(self, lr: Tensor) -> Tensor:
-        check_floating("lr", lr)
-        check_ndim("lr", lr, 4, "(B, C, h, w)")
-        x = self.head(lr)  # (B, nf, h, w)
-        for block in self.blocks:
-            x = x + block(x)
-        base = F.interpolate(lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
-        return base + self.tail(self.up(x))  # (B, C, scale h, scale w)
-
-
-def super_resolution_loss(
-    sr: Tensor,
-    hr: Tensor,
-    pred_fake: Tensor | None = None,
-    *,
-    pixel_loss: str = "l1",
-    adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
-) -> Tensor:
-    """The generator's loss for super-resolution: a pixel loss, plus SRGAN's adversarial term if given.
-
-    .. math::
-
-        l^{SR} = l^{SR}_{pixel} + 10^{-3} \\, l^{SR}_{Gen}, \\qquad
-        l^{SR}_{Gen} = -\\log D(G(I^{LR}))            \\quad (SRGAN, Eq. 3 and 6)
-
-    ``l_pixel`` is ``mean|sr - hr|`` (``"l1"``) or ``mean (sr - hr)^2`` (``"l2"``, SRGAN's MSE baseline).
-
-    Args:
-        sr (Tensor[B, C, H, W]): the generator's output.
-        hr (Tensor[B, C, H, W]): the ground truth.
-        pred_fake (Tensor[B, 1, h, w] | None): ``D(sr)`` logits, not detached; ``None`` for no
-            adversarial term. Default: ``None``.
-        pixel_loss (str): ``"l1"`` or ``"l2"``. Default: ``"l1"``.
-        adversarial_weight (float): ``>= 0``. Default: ``1e-3`` (SRGAN).
-
-    Returns:
-        Tensor[]: the loss.
-
-    Note:
-        SRGAN's content loss is the VGG54 feature loss (rescaled by 1/12.75), and 10⁻³ is tuned
-        against it; a pixel loss has another scale, so a larger weight can suit it (notebook 10 uses
-        one and says so).
-    """
-    _check_pair("hr", hr, "sr", sr)
-    check_choice("pixel_loss", pixel_loss, ("l1", "l2"))
-    check_non_negative("adversarial_weight", adversarial_weight)
-    diff = sr - hr
-    loss = diff.abs().mean() if pixel_loss == "l1" else diff.square().mean()
-    if pred_fake is not None:
-        loss = loss + adversarial_weight * gan_loss(pred_fake, True, gan_mode="vanilla")  # -log sigmoid(D)
-    return loss

@@ -18,9 +18,8 @@ Summary:
     the rest.
 
 Deviations from the reference code (``dbolya/yolact``, ``haotian-liu/yolact_edge``):
-    * Prototypes are laid out ``(P, H, W)`` (PyTorch's channels-first), not ``(H, W, P)``.
-    * Boxes are ``(x1, y1, x2, y2)`` in pixels of the mask grid, not relative (0..1) coordinates;
-      multiply relative boxes by ``(W, H, W, H)`` to convert.
+    * Prototypes are laid out ``(P, H, W)`` (PyTorch's channels-first), not ``(H, W, P)``. Boxes are
+      ``(x1, y1, x2, y2)`` in mask-grid pixels, not relative: multiply those by ``(W, H, W, H)``.
     * :func:`yolact_mask_loss` takes mask logits and evaluates the BCE in logit form inside the crop
       (numerically stable); outside the crop it gives the reference's value for a prediction of
       exactly 0. The random subset of at most 100 positives is not taken.

@@ -845,6 +845,119 @@ def _entries() -> list[Entry]:
             {"n": COUNT, "size": COUNT, "period": COUNT},
         )
     )
+    e.extend(_gan_entries())
+    return e
+
+
+def _ANY_SHAPE_LOGITS(arg: str) -> set[tuple[str, str]]:  # noqa: N802
+    """GAN losses take logits of any shape (per patch or per sample): no ndim to get wrong."""
+    return {(arg, "ndim+1"), (arg, "ndim-1")}
+
+
+def _gan_entries() -> list[Entry]:
+    """lessons.gan, lessons.super_resolution and the scores of lessons.experiments.gan."""
+    import lessons.experiments.gan as scores
+    import lessons.gan as gan
+    import lessons.super_resolution as sr
+
+    a, b = torch.rand(2, 1, 16, 16, generator=_g(5)), torch.rand(2, 1, 16, 16, generator=_g(6))
+    logits = torch.randn(2, 1, 3, 3, generator=_g(7))
+    img, img2 = torch.rand(2, 3, 16, 16, generator=_g(8)), torch.rand(2, 3, 16, 16, generator=_g(9))
+    sr_net = sr.SRGenerator(3, nf=4, n_blocks=1)
+    unet = gan.UNetGenerator(1, 1, num_downs=2, ngf=4)
+    e: list[Entry] = []
+    add = e.append
+    add(
+        Entry(
+            "gan.discriminator_input",
+            lambda: (gan.discriminator_input, {"a": a, "b": b}, {}),
+            {"a": FEATURE, "b": FEATURE},
+            batch=("b",),
+        )
+    )
+    add(
+        Entry(
+            "gan.pix2pix_generator_loss",
+            lambda: (gan.pix2pix_generator_loss, {"pred_fake": logits, "fake_b": a, "real_b": b}, {"lambda_l1": 100.0}),
+            {"pred_fake": FEATURE, "fake_b": FEATURE, "real_b": FEATURE, "lambda_l1": NUMBER},
+            batch=("real_b",),
+            skip=_ANY_SHAPE_LOGITS("pred_fake"),
+        )
+    )
+    add(
+        Entry(
+            "gan.pix2pix_discriminator_loss",
+            lambda: (gan.pix2pix_discriminator_loss, {"pred_real": logits, "pred_fake": logits.flip(0)}, {}),
+            {"pred_real": FEATURE, "pred_fake": FEATURE},
+            skip=_ANY_SHAPE_LOGITS("pred_real") | _ANY_SHAPE_LOGITS("pred_fake"),
+        )
+    )
+    add(
+        Entry(
+            "gan.patchgan_receptive_field",
+            lambda: (gan.patchgan_receptive_field, {"n_layers": 3}, {}),
+            {"n_layers": COUNT},
+        )
+    )
+    add(Entry("gan.UNetGenerator.forward", lambda: (unet, {"a": a}, {}), {"a": FEATURE}))
+    add(Entry("super_resolution.SRGenerator.forward", lambda: (sr_net, {"lr": img[:, :, :4, :4]}, {}), {"lr": FEATURE}))
+    add(
+        Entry(
+            "super_resolution.super_resolution_loss",
+            lambda: (
+                sr.super_resolution_loss,
+                {"sr": img, "hr": img2, "pred_fake": logits},
+                {"adversarial_weight": 0.05},
+            ),
+            {"sr": FEATURE, "hr": FEATURE, "pred_fake": FEATURE, "adversarial_weight": NUMBER},
+            batch=("hr",),
+        )
+    )
+    for name in ("psnr", "sharpness_ratio"):
+        add(
+            Entry(
+                f"experiments.gan.{name}",
+                lambda name=name: (getattr(scores, name), {"pred": img, "target": img2}, {}),
+                {"pred": FEATURE, "target": FEATURE},
+                batch=("pred",),
+            )
+        )
+    for name in ("high_frequency_energy", "radial_power_spectrum"):
+        add(
+            Entry(
+                f"experiments.gan.{name}",
+                lambda name=name: (getattr(scores, name), {"images": img}, {}),
+                {"images": FEATURE},
+            )
+        )
+    add(
+        Entry(
+            "experiments.gan.spectral_gap",
+            lambda: (scores.spectral_gap, {"pred": img, "target": img2}, {"min_frequency": 3}),
+            {"pred": FEATURE, "target": FEATURE, "min_frequency": COUNT},
+            batch=("pred",),
+        )
+    )
+    points, centres = torch.randn(6, 2, generator=_g(10)), torch.randn(3, 2, generator=_g(11))
+    add(
+        Entry(
+            "experiments.gan.mode_accuracy",
+            lambda: (
+                scores.mode_accuracy,
+                {"points": points, "labels": torch.tensor([0, 1, 2, 0, 1, 2]), "centres": centres},
+                {},
+            ),
+            {"points": FINITE, "labels": INT_T, "centres": FINITE},
+            batch=("labels",),
+        )
+    )
+    add(
+        Entry(
+            "experiments.gan.nearest_distance",
+            lambda: (scores.nearest_distance, {"outputs": points, "answers": centres}, {}),
+            {"outputs": FEATURE, "answers": FINITE},
+        )
+    )
     return e
 
 
@@ -892,7 +1005,13 @@ def _bad_values(entry: Entry, arg: str, value: Any):
 
 
 def _names_arg(message: str, arg: str) -> bool:
-    return re.match(rf"{re.escape(arg)}(\[|\.|:| )", message) is not None or f"{arg}:" in message
+    """The message names ``arg``: it starts with it, or it is a mismatch measured against it
+    (``"pred: expected the shape of target ..."`` when ``target`` is the bad one names both)."""
+    return (
+        re.match(rf"{re.escape(arg)}(\[|\.|:| )", message) is not None
+        or f"{arg}:" in message
+        or re.search(rf"expected the shape of {re.escape(arg)}\b", message) is not None
+    )
 
 
 def walk() -> list[tuple[str, str, str, str, str]]:

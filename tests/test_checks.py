@@ -124,3 +124,15 @@ def test_importing_lessons_sets_one_thread_unless_told_otherwise():
     assert _threads_after_import("2").stdout.strip() == "2"
     bad = _threads_after_import("many")
     assert bad.returncode != 0 and "LESSONS_NUM_THREADS: expected a positive int" in bad.stderr
+
+
+def test_check_floating_pair_names_the_second_argument():
+    from lessons._checks import check_floating_pair
+
+    check_floating_pair("target", torch.zeros(2, 3), "pred", torch.ones(2, 3))
+    with pytest.raises(ValueError, match=r"pred: expected the shape of target \(2, 3\), got \(3, 2\)"):
+        check_floating_pair("target", torch.zeros(2, 3), "pred", torch.zeros(3, 2))
+    with pytest.raises(TypeError, match="pred"):
+        check_floating_pair("target", torch.zeros(2, 3), "pred", torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match="target"):
+        check_floating_pair("target", [0.0], "pred", torch.zeros(1))

@@ -76,3 +76,10 @@ def test_makefile_targets_and_ci_call_make_test():
 def test_readme_gives_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def test_every_library_module_stays_under_700_lines():
+    """One concept per module: a module that grows past 700 lines (docstrings included) gets split."""
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "lessons").rglob("*.py")}
+    assert len(sizes) > 40
+    assert {name: n for name, n in sizes.items() if n > 700} == {}

@@ -21,7 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lessons._checks import check_finite, check_floating, check_int, check_ndim, check_positive, check_tensor
+from lessons._checks import (
+    check_finite,
+    check_floating,
+    check_floating_pair,
+    check_int,
+    check_labels,
+    check_ndim,
+    check_positive,
+)
 from lessons.cycle import gan_loss, patch_discriminator
 from lessons.data.pairs import make_edge_shape_pairs, make_one_to_many, make_ring_mixture, make_sr_pairs
 from lessons.gan import (
@@ -52,13 +60,6 @@ LOSSES = ("l2", "l1", "gan")
 PIX2PIX_MODES = ("L1 only", "cGAN only", "L1 + cGAN")
 
 
-def _check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
-    check_floating(name_a, a)
-    check_floating(name_b, b)
-    if a.shape != b.shape:
-        raise ValueError(f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
-
-
 # ------------------------------------------------------------------------------------- scores
 
 
@@ -77,12 +78,15 @@ def mode_accuracy(points: Tensor, labels: Tensor, centres: Tensor) -> Tensor:
         >>> mode_accuracy(torch.tensor([[0.9, 0.0], [0.0, 0.8]]), torch.tensor([0, 0]), torch.eye(2))
         tensor(0.5000)
     """
-    check_floating("points", points)
-    check_floating("centres", centres)
-    check_finite("points", points)
-    check_tensor("labels", labels)
-    if labels.shape != points.shape[:1]:
-        raise ValueError(f"labels: expected shape ({points.shape[0]},), got {tuple(labels.shape)}")
+    for name, value in (("points", points), ("centres", centres)):
+        check_floating(name, value)
+        check_ndim(name, value, 2, "(N, D)" if name == "points" else "(K, D)")
+        check_finite(name, value)
+    if centres.shape[1] != points.shape[1]:
+        raise ValueError(
+            f"centres: expected D = {points.shape[1]} columns like points, got shape {tuple(centres.shape)}"
+        )
+    check_labels("labels", labels, n=points.shape[0], high=centres.shape[0])
     nearest = torch.cdist(points, centres.to(points.dtype)).argmin(dim=1)  # (N,)
     return (nearest == labels).to(points.dtype).mean()
 
@@ -103,8 +107,12 @@ def nearest_distance(outputs: Tensor, answers: Tensor) -> Tensor:
     """
     check_floating("outputs", outputs)
     check_floating("answers", answers)
+    check_finite("answers", answers)
     if outputs.shape[1:] != answers.shape[1:]:
-        raise ValueError(f"answers: expected items of shape {tuple(outputs.shape[1:])}, got {tuple(answers.shape[1:])}")
+        raise ValueError(
+            f"answers: expected the shape of outputs' items {tuple(outputs.shape[1:])}, "
+            f"got items of shape {tuple(answers.shape[1:])}"
+        )
     dims = outputs[0].numel()
     d = torch.cdist(outputs.flatten(1), answers.flatten(1).to(outputs.dtype))  # (N, K) Euclidean
     return d.min(dim=1).values / dims**0.5
@@ -124,7 +132,7 @@ def psnr(pred: Tensor, target: Tensor, *, data_range: float = 1.0) -> Tensor:
         >>> psnr(torch.full((1, 1, 2, 2), 0.1), torch.zeros(1, 1, 2, 2))
         tensor([20.])
     """
-    _check_pair("target", target, "pred", pred)
+    check_floating_pair("target", target, "pred", pred)
     check_positive("data_range", data_range)
     mse = (pred - target).square().flatten(1).mean(dim=1)  # (B,)
     return 10 * torch.log10(data_range**2 / mse)
@@ -170,7 +178,7 @@ def sharpness_ratio(pred: Tensor, target: Tensor) -> Tensor:
     Returns:
         Tensor[]: the ratio.
     """
-    _check_pair("target", target, "pred", pred)
+    check_floating_pair("target", target, "pred", pred)
     reference = high_frequency_energy(target).sum()
     if not reference > 0:
         raise ValueError("target: expected images with some high-frequency energy, got flat images")
@@ -227,7 +235,7 @@ def spectral_gap(pred: Tensor, target: Tensor, *, min_frequency: int) -> Tensor:
     Returns:
         Tensor[]: the gap in decades (``1`` = a factor 10 of power).
     """
-    _check_pair("target", target, "pred", pred)
+    check_floating_pair("target", target, "pred", pred)
     check_int("min_frequency", min_frequency, minimum=1)
     top = min(pred.shape[-2:]) // 2
     if min_frequency > top:
