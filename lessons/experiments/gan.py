@@ -251,7 +251,7 @@ def spectral_gap(pred: Tensor, target: Tensor, *, min_frequency: int) -> Tensor:
 def experiment_one_to_many(
     *,
     seed: int = 0,
-    steps: int = 500,
+    steps: int = 800,
     regression_steps: int = 200,
     batch: int = 64,
     z_dim: int = 4,
@@ -267,7 +267,8 @@ def experiment_one_to_many(
 
     Args:
         seed (int): seeds initialization, data and noise. Default: ``0``.
-        steps (int): GAN iterations. Default: ``500``.
+        steps (int): GAN iterations. Default: ``800`` (with 500, one run in nine over seeds 0-2 and 1/2/4
+            threads had not yet landed on the answers).
         regression_steps (int): L1/L2 iterations (they converge sooner). Default: ``200``.
         batch (int): batch size. Default: ``64``.
         z_dim (int): noise size. Default: ``4``.

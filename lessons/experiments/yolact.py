@@ -44,9 +44,9 @@ class TrainedYolact(NamedTuple):
 
 
 def train_tiny_yolact(
-    *, seed: int = 0, steps: int = 300, batch: int = 8, n_train: int = 256, n_test: int = 64
+    *, seed: int = 0, steps: int = 500, batch: int = 8, n_train: int = 256, n_test: int = 64
 ) -> TrainedYolact:
-    """300 Adam steps (one-cycle learning rate, max 2e-2) of 8 scenes with the YOLACT mask loss.
+    """500 Adam steps (one-cycle learning rate, max 2e-2) of 8 scenes with the YOLACT mask loss.
 
     For each instance the mask logits are assembled from its image's prototypes and its coefficients
     (read bilinearly at the box centre), cropped with the ground-truth box, and compared with the
